@@ -1,0 +1,141 @@
+//! Group commit: many writers, one fdatasync.
+//!
+//! Every committed batch gets a ticket (a sequence number, in commit order). A writer
+//! that needs its batch on disk calls [`GroupCommit::wait_durable`] with its ticket. The
+//! first waiter becomes the leader: it notes the newest ticket committed so far, syncs
+//! once, and wakes everyone whose ticket that sync covered. Writers that arrive while a
+//! sync runs wait for the next one, which then covers all of them. With 32 producers one
+//! sync acknowledges up to 32 jobs; with one producer it costs exactly one sync per job.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+
+#[derive(Debug, Default)]
+pub(crate) struct GroupCommit {
+    /// Highest ticket handed out; written while the store's write lock is held, so
+    /// ticket order is journal order.
+    committed: AtomicU64,
+    state: Mutex<SyncState>,
+    synced_cv: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    synced: u64,
+    leader: bool,
+}
+
+impl GroupCommit {
+    /// Registers a batch that has just been written to the journal.
+    pub(crate) fn ticket(&self) -> u64 {
+        self.committed.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Whether anything written has not been synced yet.
+    pub(crate) fn has_unsynced(&self) -> bool {
+        self.committed.load(Ordering::SeqCst) > self.lock().synced
+    }
+
+    /// Returns once a sync that started after `ticket` was committed has finished.
+    pub(crate) fn wait_durable<E>(
+        &self,
+        ticket: u64,
+        sync: impl Fn() -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut st = self.lock();
+        loop {
+            if st.synced >= ticket {
+                return Ok(());
+            }
+            if st.leader {
+                st = self
+                    .synced_cv
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            st.leader = true;
+            let target = self.committed.load(Ordering::SeqCst);
+            drop(st);
+            let result = sync();
+            st = self.lock();
+            st.leader = false;
+            if result.is_ok() {
+                st.synced = st.synced.max(target);
+            }
+            self.synced_cv.notify_all();
+            // NOTE: on failure the others wake up and one of them retries the sync; each
+            // caller reports its own outcome, so a failed sync never acknowledges a job.
+            result?;
+        }
+    }
+
+    /// Syncs everything committed so far (for the background flusher and shutdown).
+    pub(crate) fn sync_all<E>(&self, sync: impl Fn() -> Result<(), E>) -> Result<(), E> {
+        let target = self.committed.load(Ordering::SeqCst);
+        self.wait_durable(target, sync)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SyncState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn one_sync_covers_every_ticket_committed_before_it() {
+        let gc = GroupCommit::default();
+        let syncs = AtomicUsize::new(0);
+        let t1 = gc.ticket();
+        let t2 = gc.ticket();
+        let sync = || -> Result<(), ()> {
+            syncs.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        };
+        gc.wait_durable(t1, sync).expect("sync");
+        gc.wait_durable(t2, sync).expect("sync");
+        assert_eq!(syncs.load(Ordering::SeqCst), 1);
+        assert!(!gc.has_unsynced());
+    }
+
+    #[test]
+    fn a_failed_sync_acknowledges_nothing() {
+        let gc = GroupCommit::default();
+        let t = gc.ticket();
+        assert_eq!(gc.wait_durable(t, || Err("disk")), Err("disk"));
+        assert!(gc.has_unsynced());
+        gc.wait_durable(t, || Ok::<(), ()>(())).expect("second try");
+    }
+
+    #[test]
+    fn concurrent_writers_share_syncs() {
+        let gc = Arc::new(GroupCommit::default());
+        let syncs = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (gc, syncs) = (gc.clone(), syncs.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..100 {
+                        let t = gc.ticket();
+                        gc.wait_durable(t, || -> Result<(), ()> {
+                            syncs.fetch_add(1, Ordering::SeqCst);
+                            std::thread::yield_now();
+                            Ok(())
+                        })
+                        .expect("sync");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        assert!(!gc.has_unsynced());
+        assert!(syncs.load(Ordering::SeqCst) >= 1);
+    }
+}

@@ -1,0 +1,157 @@
+//! The key layout. Only this module knows how keys are built.
+//!
+//! Integers are big-endian so that byte order is numeric order. Queue names come first
+//! in per-queue indexes, followed by a NUL byte (names may not contain control
+//! characters), so one queue's keys form one contiguous range.
+//!
+//! | keyspace  | key                              | value                     |
+//! |-----------|----------------------------------|---------------------------|
+//! | `jobs`    | id                               | job record (codec)        |
+//! | `due`     | queue NUL run_at id              | empty                     |
+//! | `running` | id token                         | empty                     |
+//! | `dead`    | dead_at id                       | dead summary (codec)      |
+//! | `dedup`   | queue NUL dedup key              | id                        |
+//! | `meta`    | `seq`, `counts/<queue>`, `state/<name>`, `format` | small values |
+
+use crate::{JobId, Timestamp};
+
+pub(crate) fn job(id: JobId) -> [u8; 8] {
+    id.get().to_be_bytes()
+}
+
+pub(crate) fn parse_job(key: &[u8]) -> Option<JobId> {
+    Some(JobId::new(u64::from_be_bytes(key.try_into().ok()?)))
+}
+
+/// A position in one queue's due index: (run_at, id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct DuePos {
+    pub(crate) run_at: Timestamp,
+    pub(crate) id: JobId,
+}
+
+impl DuePos {
+    pub(crate) const START: DuePos = DuePos {
+        run_at: Timestamp::ZERO,
+        id: JobId::new(0),
+    };
+}
+
+pub(crate) fn due_prefix(queue: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(queue.len() + 17);
+    k.extend_from_slice(queue.as_bytes());
+    k.push(0);
+    k
+}
+
+pub(crate) fn due(queue: &str, pos: DuePos) -> Vec<u8> {
+    let mut k = due_prefix(queue);
+    k.extend_from_slice(&pos.run_at.as_millis().to_be_bytes());
+    k.extend_from_slice(&pos.id.get().to_be_bytes());
+    k
+}
+
+/// Reads the position from a due key of a queue whose prefix is `prefix_len` long.
+pub(crate) fn parse_due(key: &[u8], prefix_len: usize) -> Option<DuePos> {
+    let rest = key.get(prefix_len..)?;
+    if rest.len() != 16 {
+        return None;
+    }
+    let (run_at, id) = rest.split_at(8);
+    Some(DuePos {
+        run_at: Timestamp::from_millis(u64::from_be_bytes(run_at.try_into().ok()?)),
+        id: JobId::new(u64::from_be_bytes(id.try_into().ok()?)),
+    })
+}
+
+pub(crate) fn running(id: JobId, token: u64) -> [u8; 16] {
+    let mut k = [0; 16];
+    k[..8].copy_from_slice(&id.get().to_be_bytes());
+    k[8..].copy_from_slice(&token.to_be_bytes());
+    k
+}
+
+pub(crate) fn parse_running(key: &[u8]) -> Option<(JobId, u64)> {
+    if key.len() != 16 {
+        return None;
+    }
+    let (id, token) = key.split_at(8);
+    Some((
+        JobId::new(u64::from_be_bytes(id.try_into().ok()?)),
+        u64::from_be_bytes(token.try_into().ok()?),
+    ))
+}
+
+pub(crate) fn dead(dead_at: Timestamp, id: JobId) -> [u8; 16] {
+    let mut k = [0; 16];
+    k[..8].copy_from_slice(&dead_at.as_millis().to_be_bytes());
+    k[8..].copy_from_slice(&id.get().to_be_bytes());
+    k
+}
+
+pub(crate) fn parse_dead(key: &[u8]) -> Option<(Timestamp, JobId)> {
+    parse_running(key).map(|(t, id)| (Timestamp::from_millis(t.get()), JobId::new(id)))
+}
+
+pub(crate) fn dedup(queue: &str, key: &str) -> Vec<u8> {
+    let mut k = due_prefix(queue);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+pub(crate) const META_FORMAT: &str = "format";
+pub(crate) const META_SEQ: &str = "seq";
+pub(crate) const META_COUNTS: &str = "counts/";
+pub(crate) const META_STATE: &str = "state/";
+
+pub(crate) fn meta_counts(queue: &str) -> String {
+    format!("{META_COUNTS}{queue}")
+}
+
+pub(crate) fn meta_state(name: &str) -> String {
+    format!("{META_STATE}{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_keys_sort_by_time_then_id_within_a_queue() {
+        let at = |t, id| {
+            due(
+                "q",
+                DuePos {
+                    run_at: Timestamp::from_millis(t),
+                    id: JobId::new(id),
+                },
+            )
+        };
+        assert!(at(1, 9) < at(2, 1));
+        assert!(at(2, 1) < at(2, 2));
+        assert!(at(256, 0) > at(255, u64::MAX));
+        // A queue's keys never interleave with a queue whose name extends it.
+        assert!(due("q", DuePos::START) < due("qa", DuePos::START));
+        assert!(at(u64::MAX, u64::MAX) < due("qa", DuePos::START));
+    }
+
+    #[test]
+    fn keys_parse_back() {
+        let pos = DuePos {
+            run_at: Timestamp::from_millis(123),
+            id: JobId::new(456),
+        };
+        let k = due("media", pos);
+        assert_eq!(parse_due(&k, due_prefix("media").len()), Some(pos));
+        assert_eq!(
+            parse_running(&running(JobId::new(3), 4)),
+            Some((JobId::new(3), 4))
+        );
+        assert_eq!(
+            parse_dead(&dead(Timestamp::from_millis(5), JobId::new(6))),
+            Some((Timestamp::from_millis(5), JobId::new(6)))
+        );
+        assert_eq!(parse_job(&job(JobId::new(77))), Some(JobId::new(77)));
+        assert_eq!(parse_job(b"short"), None);
+    }
+}

@@ -1,0 +1,135 @@
+//! The storage boundary: what the worker needs from a queue backend.
+//!
+//! The worker only ever talks to a `dyn JobStore`, so another backend (PostgreSQL for
+//! several hosts, say) can be added without touching it. Every backend must pass the
+//! [`conformance`](crate::conformance) suite. The trait is synchronous: the fjall store
+//! answers claims and outcomes in microseconds, and a networked backend would use a
+//! blocking client behind its own pool.
+
+use std::time::Duration;
+
+use event_listener::EventListener;
+
+use crate::{
+    Claimed, DeadCursor, DeadFilter, DeadPage, DeadSelector, Enqueued, Job, JobError, JobId,
+    JobState, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp,
+};
+
+/// A job queue backend. See [`Store`] for the meaning of each operation.
+pub trait JobStore: Send + Sync + 'static {
+    /// Current time by the backend's clock (the one its stored timestamps use).
+    fn now(&self) -> Timestamp;
+    /// Stores jobs durably; all or none.
+    fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>>;
+    /// Claims up to `max` due jobs of `queue`.
+    fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>>;
+    /// Completes a claimed job.
+    fn complete(&self, lease: &Lease, state: Option<StateUpdate<'_>>) -> Result<()>;
+    /// Schedules a claimed job's next attempt.
+    fn retry(
+        &self,
+        lease: &Lease,
+        run_at: Timestamp,
+        error: JobError,
+        state: Option<StateUpdate<'_>>,
+    ) -> Result<()>;
+    /// Moves a claimed job to the dead letter queue.
+    fn bury(&self, lease: &Lease, error: JobError, state: Option<StateUpdate<'_>>) -> Result<()>;
+    /// Gives a claimed job back without counting an attempt.
+    fn release(&self, lease: &Lease) -> Result<()>;
+    /// When the next job of `queue` is due.
+    fn next_due(&self, queue: &str) -> Result<Option<Timestamp>>;
+    /// Fires when jobs may have become claimable sooner.
+    fn listen(&self) -> EventListener;
+    /// A job and its state.
+    fn job(&self, id: JobId) -> Result<Option<(Job, JobState)>>;
+    /// Counts per state and queue.
+    fn stats(&self) -> Result<Stats>;
+    /// A page of dead jobs.
+    fn dead_jobs(
+        &self,
+        filter: &DeadFilter,
+        after: Option<DeadCursor>,
+        limit: usize,
+    ) -> Result<DeadPage>;
+    /// One dead job.
+    fn dead_job(&self, id: JobId) -> Result<Option<Job>>;
+    /// Moves dead jobs back to pending.
+    fn requeue(&self, which: &DeadSelector) -> Result<usize>;
+    /// Deletes dead jobs older than `age`.
+    fn purge_dead(&self, age: Duration) -> Result<usize>;
+    /// A named worker value.
+    fn state(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Stores a named worker value.
+    fn put_state(&self, key: &str, value: &[u8]) -> Result<()>;
+    /// Syncs everything written so far.
+    fn flush(&self) -> Result<()>;
+}
+
+impl JobStore for Store {
+    fn now(&self) -> Timestamp {
+        Store::now(self)
+    }
+    fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
+        Store::enqueue_batch(self, jobs)
+    }
+    fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>> {
+        Store::claim(self, queue, max)
+    }
+    fn complete(&self, lease: &Lease, state: Option<StateUpdate<'_>>) -> Result<()> {
+        Store::complete(self, lease, state)
+    }
+    fn retry(
+        &self,
+        lease: &Lease,
+        run_at: Timestamp,
+        error: JobError,
+        state: Option<StateUpdate<'_>>,
+    ) -> Result<()> {
+        Store::retry(self, lease, run_at, error, state)
+    }
+    fn bury(&self, lease: &Lease, error: JobError, state: Option<StateUpdate<'_>>) -> Result<()> {
+        Store::bury(self, lease, error, state)
+    }
+    fn release(&self, lease: &Lease) -> Result<()> {
+        Store::release(self, lease)
+    }
+    fn next_due(&self, queue: &str) -> Result<Option<Timestamp>> {
+        Store::next_due(self, queue)
+    }
+    fn listen(&self) -> EventListener {
+        Store::listen(self)
+    }
+    fn job(&self, id: JobId) -> Result<Option<(Job, JobState)>> {
+        Store::job(self, id)
+    }
+    fn stats(&self) -> Result<Stats> {
+        Store::stats(self)
+    }
+    fn dead_jobs(
+        &self,
+        filter: &DeadFilter,
+        after: Option<DeadCursor>,
+        limit: usize,
+    ) -> Result<DeadPage> {
+        Store::dead_jobs(self, filter, after, limit)
+    }
+    fn dead_job(&self, id: JobId) -> Result<Option<Job>> {
+        Store::dead_job(self, id)
+    }
+    fn requeue(&self, which: &DeadSelector) -> Result<usize> {
+        Store::requeue(self, which)
+    }
+    fn purge_dead(&self, age: Duration) -> Result<usize> {
+        Store::purge_dead(self, age)
+    }
+    fn state(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Store::state(self, key)
+    }
+    fn put_state(&self, key: &str, value: &[u8]) -> Result<()> {
+        Store::put_state(self, key, value)
+    }
+    fn flush(&self) -> Result<()> {
+        Store::flush(self)
+    }
+}

@@ -1,0 +1,146 @@
+//! `enqueue`: the only durable-before-return transition.
+
+use std::collections::HashMap;
+
+use super::{Batch, Shared, Store, WriteState};
+use crate::keys::DuePos;
+use crate::{DedupMode, Enqueued, Job, JobId, NewJob, Result};
+
+impl Store {
+    /// Stores one job. Returns once it is on disk (with [`Durability::Sync`]); concurrent
+    /// callers share one sync.
+    ///
+    /// [`Durability::Sync`]: crate::Durability::Sync
+    pub fn enqueue(&self, job: NewJob) -> Result<Enqueued> {
+        let mut out = self.enqueue_batch(vec![job])?;
+        Ok(out.pop().expect("one result per request"))
+    }
+
+    /// Stores many jobs in one write and one sync: all of them, or (on error) none.
+    /// Results come in request order.
+    pub fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
+        let shared = &self.shared;
+        for job in &jobs {
+            job.validate(shared.opts.max_payload_bytes)?;
+        }
+        let (results, ticket) = {
+            let mut st = shared.lock();
+            let mut staging = Staging::new(shared, &st);
+            for job in jobs {
+                staging.add(&mut st, job)?;
+            }
+            staging.commit(&mut st)?
+        };
+        shared.wake_workers();
+        shared.durable(ticket)?;
+        Ok(results)
+    }
+}
+
+/// Builds the batch for a group of enqueue requests. Later requests see the jobs that
+/// earlier requests of the same group created, so dedup keys work within one batch.
+struct Staging<'s> {
+    shared: &'s Shared,
+    batch: Batch<'s>,
+    now: crate::Timestamp,
+    results: Vec<Enqueued>,
+    /// Jobs created or changed by this group, by id, written at commit.
+    touched: HashMap<JobId, Job>,
+    /// Dedup keys claimed by this group: (queue, key) to id.
+    dedup: HashMap<(String, String), JobId>,
+    cursor_moves: Vec<(String, DuePos)>,
+}
+
+impl<'s> Staging<'s> {
+    fn new(shared: &'s Shared, _st: &WriteState) -> Self {
+        Staging {
+            shared,
+            batch: Batch::new(shared),
+            now: shared.now(),
+            results: Vec::new(),
+            touched: HashMap::new(),
+            dedup: HashMap::new(),
+            cursor_moves: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, st: &mut WriteState, req: NewJob) -> Result<()> {
+        if let Some((key, mode)) = &req.dedup {
+            let dk = (req.queue.clone(), key.clone());
+            let holder = match self.dedup.get(&dk) {
+                Some(&id) => Some(id),
+                None => self.shared.dedup_holder(&req.queue, key)?,
+            };
+            if let Some(id) = holder {
+                match mode {
+                    DedupMode::KeepExisting => {
+                        self.results.push(Enqueued::Existing(id));
+                        return Ok(());
+                    }
+                    DedupMode::ReplacePayload if !st.running.contains_key(&id) => {
+                        if let Some(job) = self.staged_or_stored(id)? {
+                            job.payload = req.payload;
+                            self.results.push(Enqueued::Replaced(id));
+                            return Ok(());
+                        }
+                    }
+                    // The holder is running with the old payload: a new job delivers the
+                    // new one, and takes the key over.
+                    DedupMode::ReplacePayload => {}
+                }
+            }
+        }
+        let id = crate::JobId::new(self.batch.next_seq(st));
+        let run_at = req.run_at(self.now);
+        let job = Job {
+            id,
+            queue: req.queue,
+            kind: req.kind,
+            payload: req.payload,
+            dedup_key: req.dedup.map(|(k, _)| k),
+            attempt: 0,
+            crashes: 0,
+            run_at,
+            enqueued_at: self.now,
+            last_error: None,
+            dead_at: None,
+        };
+        if let Some(key) = &job.dedup_key {
+            self.batch.put_dedup(&job.queue, key, id);
+            self.dedup.insert((job.queue.clone(), key.clone()), id);
+        }
+        let pos = DuePos { run_at, id };
+        self.batch.put_due(&job.queue, pos);
+        self.cursor_moves.push((job.queue.clone(), pos));
+        let counts = self.batch.counts(st, &job.queue);
+        counts.waiting += 1;
+        counts.enqueued += 1;
+        self.results.push(Enqueued::Created(id));
+        self.touched.insert(id, job);
+        Ok(())
+    }
+
+    /// The pending job `id`, from this group if it created it, else from disk.
+    fn staged_or_stored(&mut self, id: JobId) -> Result<Option<&mut Job>> {
+        if !self.touched.contains_key(&id) {
+            match self.shared.read_job(id)? {
+                Some(job) if job.dead_at.is_none() => {
+                    self.touched.insert(id, job);
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(self.touched.get_mut(&id))
+    }
+
+    fn commit(mut self, st: &mut WriteState) -> Result<(Vec<Enqueued>, u64)> {
+        for job in self.touched.values() {
+            self.batch.put_job(job);
+        }
+        let ticket = self.batch.commit(st)?;
+        for (queue, pos) in &self.cursor_moves {
+            st.lower_cursor(queue, *pos);
+        }
+        Ok((self.results, ticket))
+    }
+}

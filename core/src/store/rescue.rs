@@ -1,0 +1,80 @@
+//! Rescue at open: jobs that were running when the previous process died.
+//!
+//! Such a job may have been half-done or may have killed the process itself. It goes
+//! back to pending with the crash recorded and the attempt counted, so the retry budget
+//! still applies; after `crash_limit` crashes it is buried as `crashed` rather than
+//! crash-looping the worker (a poison pill).
+
+use super::{Batch, Shared};
+use crate::keys::{self, DuePos};
+use crate::{Error, JobError, Result};
+
+/// Error class recorded for jobs that were running when the process died.
+pub const CRASHED_CLASS: &str = "crashed";
+
+const CHUNK: usize = 1_000;
+
+impl Shared {
+    pub(super) fn rescue(&self) -> Result<()> {
+        let mut leftovers = Vec::new();
+        for item in self.ks.running.iter() {
+            let key = item
+                .key()
+                .map_err(|e| Error::engine("scan running jobs", e))?;
+            let parsed = keys::parse_running(&key)
+                .ok_or_else(|| Error::corrupt(None, "bad running-index key"))?;
+            leftovers.push(parsed);
+        }
+        let now = self.now();
+        let mut st = self.lock();
+        for chunk in leftovers.chunks(CHUNK) {
+            let mut batch = Batch::new(self);
+            for &(id, token) in chunk {
+                batch.delete_running(id, token);
+                let mut job = match self.read_job(id) {
+                    Ok(Some(job)) => job,
+                    // No record: nothing is left to rescue.
+                    Ok(None) => continue,
+                    Err(Error::Corrupt { what, .. }) => {
+                        batch.quarantine(id, None, now, &what);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                job.attempt = job.attempt.saturating_add(1);
+                job.crashes = job.crashes.saturating_add(1);
+                job.last_error = Some(JobError {
+                    class: CRASHED_CLASS.to_owned(),
+                    message: format!(
+                        "the process died while the job was running ({} of {} crashes allowed)",
+                        job.crashes, self.opts.crash_limit
+                    ),
+                    at: now,
+                });
+                let counts = batch.counts(&st, &job.queue);
+                counts.running = counts.running.saturating_sub(1);
+                if job.crashes >= self.opts.crash_limit {
+                    counts.dead += 1;
+                    job.dead_at = Some(now);
+                    batch.put_dead(&job);
+                    if let Some(key) = &job.dedup_key {
+                        batch.release_dedup(&job.queue, key, id)?;
+                    }
+                } else {
+                    counts.add_pending(job.attempt);
+                    job.run_at = now;
+                    let pos = DuePos { run_at: now, id };
+                    batch.put_due(&job.queue, pos);
+                    st.lower_cursor(&job.queue, pos);
+                }
+                batch.put_job(&job);
+            }
+            batch.commit(&mut st)?;
+        }
+        drop(st);
+        if !leftovers.is_empty() {
+            self.wake_workers();
+        }
+        Ok(())
+    }
+}
