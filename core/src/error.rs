@@ -45,10 +45,14 @@ pub enum Error {
         context: String,
     },
 
-    /// An earlier write failed half-way, so the storage engine refuses further writes.
-    /// Reopen the store: recovery keeps every complete write and drops the torn one.
-    #[error("a previous write failed; reopen the store to recover")]
-    Poisoned,
+    /// An earlier write failed half-way (most often because the disk filled up), so the
+    /// storage engine refuses further writes. Fix the cause, then reopen the store:
+    /// recovery keeps every complete write and drops the torn one.
+    #[error("a previous write failed{}; reopen the store to recover", cause.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Poisoned {
+        /// The likely cause, when one could be seen (such as a full disk).
+        cause: Option<String>,
+    },
 
     /// Reading or writing the data directory failed. Check permissions and the device.
     #[error("i/o error on {}: {source}", path.display())]
@@ -139,7 +143,7 @@ impl Error {
             };
         }
         match e {
-            fjall::Error::Poisoned => Error::Poisoned,
+            fjall::Error::Poisoned => Error::Poisoned { cause: None },
             fjall::Error::Locked => Error::Storage(format!("{context}: database is locked")),
             other => Error::Storage(format!("{context}: {other}")),
         }

@@ -170,6 +170,12 @@ impl NewJob {
         }
     }
 
+    /// Roughly what storing the job costs on disk (record, indexes, journal framing).
+    pub(crate) fn approx_bytes(&self) -> u64 {
+        let dedup = self.dedup.as_ref().map_or(0, |(k, _)| 2 * k.len());
+        (self.payload.len() + 2 * self.queue.len() + self.kind.len() + dedup + 128) as u64
+    }
+
     /// Checks everything that can be checked before touching storage.
     pub(crate) fn validate(&self, max_payload: usize) -> Result<()> {
         check_name("queue", &self.queue)?;

@@ -56,6 +56,7 @@ mod job;
 mod keys;
 mod lock;
 mod options;
+mod space;
 mod storage;
 mod store;
 

@@ -26,6 +26,7 @@ pub struct StoreOptions {
     pub(crate) dead_retention: Option<Duration>,
     pub(crate) max_payload_bytes: usize,
     pub(crate) cache_bytes: u64,
+    pub(crate) min_free_bytes: u64,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -38,6 +39,7 @@ impl Default for StoreOptions {
             dead_retention: Some(Duration::from_secs(30 * 24 * 3600)),
             max_payload_bytes: 1 << 20,
             cache_bytes: 16 << 20,
+            min_free_bytes: 128 << 20,
             clock: Arc::new(SystemClock),
         }
     }
@@ -87,6 +89,17 @@ impl StoreOptions {
     #[must_use]
     pub fn cache_bytes(mut self, n: u64) -> Self {
         self.cache_bytes = n;
+        self
+    }
+
+    /// Free disk space below which enqueues are refused with
+    /// [`Error::DiskFull`](crate::Error::DiskFull), so the transitions that drain the
+    /// queue still have room. It should exceed what the engine may still write on its
+    /// own (journal up to 64 MiB, memtable flushes up to 40 MiB, compactions); 0 turns the
+    /// check off. Default: 128 MiB.
+    #[must_use]
+    pub fn min_free_bytes(mut self, n: u64) -> Self {
+        self.min_free_bytes = n;
         self
     }
 

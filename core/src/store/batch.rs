@@ -129,9 +129,10 @@ impl<'s> Batch<'s> {
             self.inner
                 .insert(&ks.meta, keys::META_SEQ, seq.to_be_bytes());
         }
+        let shared = self.shared;
         self.inner
             .commit()
-            .map_err(|e| Error::engine("write batch", e))?;
+            .map_err(|e| shared.space.explain(Error::engine("write batch", e)))?;
         st.counts.append(&mut self.counts);
         Ok(self.shared.group.ticket())
     }

@@ -204,7 +204,7 @@ impl Store {
         Ok(moved)
     }
 
-    /// Deletes dead jobs that died more than `age` ago. Returns how many went.
+    /// Deletes dead jobs that died `age` or more ago. Returns how many went.
     pub fn purge_dead(&self, age: Duration) -> Result<usize> {
         self.shared.purge_older_than(age)
     }
@@ -219,7 +219,7 @@ struct DeadEntry {
 impl Shared {
     pub(super) fn purge_older_than(&self, age: Duration) -> Result<usize> {
         let cutoff = self.now().saturating_sub(age);
-        let filter = DeadFilter::default().until(cutoff);
+        let filter = DeadFilter::default().until(cutoff.saturating_add(Duration::from_millis(1)));
         self.for_each_dead_chunk(&filter, |s, entries| {
             s.purge_jobs(entries.into_iter().map(|e| e.job).collect())
         })

@@ -20,9 +20,12 @@ impl Store {
     /// Results come in request order.
     pub fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
         let shared = &self.shared;
+        let mut bytes = 0;
         for job in &jobs {
             job.validate(shared.opts.max_payload_bytes)?;
+            bytes += job.approx_bytes();
         }
+        shared.space.admit(bytes)?;
         let (results, ticket) = {
             let mut st = shared.lock();
             let mut staging = Staging::new(shared, &st);

@@ -46,6 +46,7 @@ pub(crate) struct Shared {
     opts: StoreOptions,
     write: Mutex<WriteState>,
     group: GroupCommit,
+    space: crate::space::SpaceGuard,
     /// Notified whenever a job may have become claimable earlier than before.
     work: Event,
     _lock: DirLock,
@@ -186,7 +187,7 @@ impl Shared {
     fn persist(&self) -> Result<()> {
         self.db
             .persist(PersistMode::SyncData)
-            .map_err(|e| Error::engine("sync", e))
+            .map_err(|e| self.space.explain(Error::engine("sync", e)))
     }
 
     /// Waits until the batch with `ticket` is on disk, if durability asks for it.

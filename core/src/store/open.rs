@@ -29,16 +29,20 @@ pub(super) fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
     let engine_path = dir.join(ENGINE_DIR);
     let db = Database::builder(&engine_path)
         .cache_size(opts.cache_bytes)
+        // Bounds both the disk the journal may take and the replay time at open.
+        .max_journaling_size(64 << 20)
         .open()
         .map_err(|e| Error::engine("open storage engine", e))?;
     let ks = open_keyspaces(&db)?;
     let mut st = WriteState::default();
     load_meta(&ks, &mut st)?;
 
+    let space = crate::space::SpaceGuard::new(dir, opts.min_free_bytes);
     let shared = Arc::new(Shared {
         dir: dir.to_owned(),
         db,
         ks,
+        space,
         opts,
         write: Mutex::new(st),
         group: GroupCommit::default(),
