@@ -121,6 +121,43 @@ impl Error {
         matches!(self, Error::DiskFull { .. } | Error::Io { .. })
     }
 
+    /// A copy for each caller of a failed write group (`io::Error` is not `Clone`).
+    pub(crate) fn duplicate(&self) -> Self {
+        match self {
+            Error::Locked { path, pid } => Error::Locked {
+                path: path.clone(),
+                pid: *pid,
+            },
+            Error::NotAStore { path } => Error::NotAStore { path: path.clone() },
+            Error::UnsupportedFormat { found, supported } => Error::UnsupportedFormat {
+                found: *found,
+                supported: *supported,
+            },
+            Error::DiskFull { context } => Error::DiskFull {
+                context: context.clone(),
+            },
+            Error::Poisoned { cause } => Error::Poisoned {
+                cause: cause.clone(),
+            },
+            Error::Io { path, source } => Error::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Error::Storage(m) => Error::Storage(m.clone()),
+            Error::Corrupt { id, what } => Error::Corrupt {
+                id: *id,
+                what: what.clone(),
+            },
+            Error::StaleLease { id } => Error::StaleLease { id: *id },
+            Error::NotFound { id, dead_only } => Error::NotFound {
+                id: *id,
+                dead_only: *dead_only,
+            },
+            Error::InvalidJob(m) => Error::InvalidJob(m.clone()),
+            Error::InvalidOptions(m) => Error::InvalidOptions(m.clone()),
+        }
+    }
+
     pub(crate) fn corrupt(id: Option<JobId>, what: impl Into<String>) -> Self {
         Error::Corrupt {
             id,

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::{Batch, Shared, Store, WriteState};
+
 use crate::keys::DuePos;
 use crate::{DedupMode, Enqueued, Job, JobId, NewJob, Result};
 
@@ -26,17 +27,43 @@ impl Store {
             bytes += job.approx_bytes();
         }
         shared.space.admit(bytes)?;
-        let (results, ticket) = {
-            let mut st = shared.lock();
-            let mut staging = Staging::new(shared, &st);
-            for job in jobs {
+        shared.writes.submit(
+            jobs,
+            |requests| shared.write_group(requests),
+            |ticket| match ticket {
+                Some(t) => shared.durable(t),
+                None => Ok(()),
+            },
+        )
+    }
+}
+
+impl Shared {
+    /// Writes a group of enqueue requests as one batch; one outcome per request, and the
+    /// group-commit ticket to wait for. A failed write fails every request of the group
+    /// (the batch was all or nothing, so none of them was stored).
+    fn write_group(&self, requests: Vec<Vec<NewJob>>) -> (Vec<Result<Vec<Enqueued>>>, Option<u64>) {
+        let sizes: Vec<usize> = requests.iter().map(Vec::len).collect();
+        let written = (|| -> Result<(Vec<Enqueued>, u64)> {
+            let mut st = self.lock();
+            let mut staging = Staging::new(self, &st);
+            for job in requests.into_iter().flatten() {
                 staging.add(&mut st, job)?;
             }
-            staging.commit(&mut st)?
-        };
-        shared.wake_workers();
-        shared.durable(ticket)?;
-        Ok(results)
+            staging.commit(&mut st)
+        })();
+        match written {
+            Ok((results, ticket)) => {
+                self.wake_workers();
+                let mut results = results.into_iter();
+                let outcomes = sizes
+                    .iter()
+                    .map(|&n| Ok(results.by_ref().take(n).collect()))
+                    .collect();
+                (outcomes, Some(ticket))
+            }
+            Err(e) => (sizes.iter().map(|_| Err(e.duplicate())).collect(), None),
+        }
     }
 }
 

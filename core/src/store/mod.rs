@@ -10,6 +10,7 @@ mod open;
 mod outcome;
 mod rescue;
 mod stats;
+mod write_group;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -46,6 +47,7 @@ pub(crate) struct Shared {
     opts: StoreOptions,
     write: Mutex<WriteState>,
     group: GroupCommit,
+    writes: write_group::WriteGroup,
     space: crate::space::SpaceGuard,
     /// Notified whenever a job may have become claimable earlier than before.
     work: Event,

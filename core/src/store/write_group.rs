@@ -1,0 +1,229 @@
+//! Write groups: concurrent enqueues become one batch, one journal write and one sync.
+//!
+//! Why not one batch per caller plus a shared sync: the storage engine holds its journal
+//! lock while it syncs, so callers that arrive during a sync cannot even write their
+//! batch, and each later sync covers only the few that squeezed in between. Instead a
+//! caller queues its request; one caller at a time is the leader: it takes every queued
+//! request, writes them as one batch, syncs once, sends each caller its own result, and
+//! passes the leadership to the first caller that queued meanwhile. With one caller this
+//! is exactly one write and one sync per call.
+//!
+//! Each caller waits on its own channel, so a sync wakes each caller once and nobody
+//! else (a shared condition variable woke all of them to fight over one lock, which cost
+//! more than the work). Callers released by a sync come back one by one, so a leader
+//! that finds far fewer requests queued than the last group had waits a moment
+//! ([`GATHER_WAIT`]) for the rest instead of syncing for one or two of them.
+//!
+//! NOTE: pipelining (stepping down before the sync) was measured and is worse: the next
+//! leader then writes a tiny group that waits for the same journal lock.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::{Enqueued, Error, NewJob, Result};
+
+/// Longest a leader waits for the callers of the previous group to come back.
+const GATHER_WAIT: Duration = Duration::from_micros(200);
+
+pub(super) type Outcome = Result<Vec<Enqueued>>;
+
+enum Message {
+    Done(Outcome),
+    Lead,
+}
+
+struct Request {
+    jobs: Vec<NewJob>,
+    reply: SyncSender<Message>,
+}
+
+#[derive(Default)]
+pub(super) struct WriteGroup {
+    state: Mutex<State>,
+    /// Wakes a gathering leader once enough requests are queued.
+    enough: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    queued: Vec<Request>,
+    leading: bool,
+    /// Requests in the last group written, the size a leader hopes to gather again.
+    last_group: usize,
+}
+
+impl State {
+    fn enough(&self) -> bool {
+        self.queued.len() * 2 > self.last_group
+    }
+}
+
+impl WriteGroup {
+    /// Runs this request, possibly together with others queued meanwhile. `write` gets
+    /// all requests of a group and returns one outcome per request, in order, plus a
+    /// value for `sync`; `sync` failing fails every request of the group.
+    pub(super) fn submit<T>(
+        &self,
+        jobs: Vec<NewJob>,
+        write: impl Fn(Vec<Vec<NewJob>>) -> (Vec<Outcome>, T),
+        sync: impl Fn(T) -> Result<()>,
+    ) -> Outcome {
+        let (reply, inbox) = sync_channel(1);
+        let mut st = self.lock();
+        st.queued.push(Request { jobs, reply });
+        if st.leading {
+            if st.enough() {
+                self.enough.notify_one();
+            }
+            drop(st);
+            match inbox.recv() {
+                Ok(Message::Done(out)) => return out,
+                Ok(Message::Lead) => st = self.lock(),
+                Err(_) => return Err(lost()),
+            }
+        } else {
+            st.leading = true;
+        }
+        self.lead(st, &inbox, write, sync)
+    }
+
+    /// Writes one group as the leader, including the leader's own request, and hands
+    /// the leadership on.
+    fn lead<T>(
+        &self,
+        st: MutexGuard<'_, State>,
+        inbox: &Receiver<Message>,
+        write: impl Fn(Vec<Vec<NewJob>>) -> (Vec<Outcome>, T),
+        sync: impl Fn(T) -> Result<()>,
+    ) -> Outcome {
+        let mut st = self.gather(st);
+        let group = std::mem::take(&mut st.queued);
+        st.last_group = group.len();
+        drop(st);
+        let _handover = Handover(self);
+        let (jobs, replies): (Vec<_>, Vec<_>) =
+            group.into_iter().map(|r| (r.jobs, r.reply)).unzip();
+        let (outcomes, pending) = write(jobs);
+        let sync_result = sync(pending);
+        for (outcome, reply) in outcomes.into_iter().zip(replies) {
+            let outcome = match &sync_result {
+                Ok(()) => outcome,
+                Err(e) => outcome.and(Err(e.duplicate())),
+            };
+            // The leader's own reply lands in its own inbox, read below.
+            let _ = reply.send(Message::Done(outcome));
+        }
+        match inbox.try_recv() {
+            Ok(Message::Done(out)) => out,
+            _ => Err(lost()),
+        }
+    }
+
+    /// Waits briefly while far fewer requests are queued than the last group had.
+    fn gather<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let deadline = Instant::now() + GATHER_WAIT;
+        while !st.enough() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            st = self
+                .enough
+                .wait_timeout(st, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        st
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn lost() -> Error {
+    Error::Storage("the enqueue write group failed unexpectedly".into())
+}
+
+/// Passes the leadership to the first queued caller, or gives it up; also when the
+/// write panicked, so that later callers are never stuck.
+struct Handover<'a>(&'a WriteGroup);
+
+impl Drop for Handover<'_> {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        match st.queued.first() {
+            Some(next) => {
+                let _ = next.reply.send(Message::Lead);
+            }
+            None => st.leading = false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn request(n: usize) -> Vec<NewJob> {
+        (0..n).map(|_| NewJob::new("k", Vec::new())).collect()
+    }
+
+    fn echo(reqs: Vec<Vec<NewJob>>) -> (Vec<Outcome>, ()) {
+        let out = reqs
+            .iter()
+            .map(|r| {
+                let ids = (0..r.len()).map(|i| Enqueued::Created(crate::JobId::new(i as u64)));
+                Ok(ids.collect())
+            })
+            .collect();
+        (out, ())
+    }
+
+    #[test]
+    fn each_caller_gets_its_own_outcome() {
+        let group = Arc::new(WriteGroup::default());
+        let threads: Vec<_> = (1..=16)
+            .map(|n| {
+                let group = group.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        let out = group.submit(request(n), echo, |()| Ok(()));
+                        assert_eq!(out.expect("outcome").len(), n);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("caller");
+        }
+    }
+
+    #[test]
+    fn a_failed_sync_fails_the_group() {
+        let group = WriteGroup::default();
+        let out = group.submit(request(1), echo, |()| {
+            Err(Error::DiskFull {
+                context: "test".into(),
+            })
+        });
+        assert!(matches!(out, Err(Error::DiskFull { .. })), "{out:?}");
+    }
+
+    #[test]
+    fn a_panicking_write_fails_its_group_without_hanging() {
+        let group = WriteGroup::default();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            group.submit(
+                request(1),
+                |_| -> (Vec<Outcome>, ()) { panic!("boom") },
+                |()| Ok(()),
+            )
+        }));
+        assert!(r.is_err());
+        let ok = group.submit(request(2), echo, |()| Ok(()));
+        assert!(ok.is_ok(), "the group works after a panic");
+    }
+}
