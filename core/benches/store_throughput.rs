@@ -52,6 +52,13 @@ fn main() {
             Some("enqueue-concurrent") => |c| enqueue_concurrent(c.concurrent, 32),
             Some("enqueue-batch") => |c| enqueue_batch(c.batch_jobs, 1_000),
             Some("claim-complete") => |c| claim_complete(10_000, c.drain.min(10_000)),
+            Some("depth") => |c| {
+                let rate = deep_queue(c.deep, c.drain);
+                for line in DEEP.lock().expect("report").drain(..) {
+                    println!("  {line}");
+                }
+                rate
+            },
             other => panic!("unknown workload {other:?}"),
         };
         let v = measure(cfg.runs, || f(&cfg));
