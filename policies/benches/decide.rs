@@ -19,7 +19,9 @@ fn decide(c: &mut Criterion) {
     let defaults = Policy::default();
     let scripted = CompiledPolicy::load_str(SCRIPT, "bench.rhai").expect("the bench script loads");
     let class = ErrorClass::TRANSIENT;
-    let failure = Failure::new(&class, 3).message("upstream timed out").status(502);
+    let failure = Failure::new(&class, 3)
+        .message("upstream timed out")
+        .status(502);
 
     let mut group = c.benchmark_group("decide");
     group

@@ -131,6 +131,17 @@ pub enum PolicyError {
         message: String,
     },
 
+    /// The policy file's directory could not be watched. Check that it exists and, on
+    /// Linux, that the inotify watch limit (`fs.inotify.max_user_watches`) is not reached.
+    /// The policy in force is unaffected.
+    #[error("cannot watch policy file {}: {message}", path.display())]
+    Watch {
+        /// The policy file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A name is not a valid error class name: use a lowercase identifier such as
     /// `rate_limited` (letters, digits, `_`, starting with a letter, at most 64 bytes).
     #[error("invalid error class name `{name}`: {reason}")]
@@ -151,7 +162,9 @@ impl PolicyError {
             | PolicyError::UnknownKey { at, .. }
             | PolicyError::InvalidValue { at, .. }
             | PolicyError::BadFunction { at, .. } => Some(at),
-            PolicyError::Read { .. } | PolicyError::InvalidClassName { .. } => None,
+            PolicyError::Read { .. }
+            | PolicyError::Watch { .. }
+            | PolicyError::InvalidClassName { .. } => None,
         }
     }
 }

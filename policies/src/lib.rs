@@ -41,13 +41,17 @@ pub mod defaults;
 mod duration;
 mod error;
 mod hash;
+mod live;
 mod locate;
 mod policy;
 mod reader;
+mod report;
+mod report_text;
 mod samples;
 mod sandbox;
 mod script;
 mod settings;
+mod watch;
 
 pub use crate::{
     class::{ErrorClass, MAX_CLASS_NAME_LEN},
@@ -56,6 +60,9 @@ pub use crate::{
     decide::{BuryReason, Decision, Failure},
     duration::format as format_duration,
     error::{Location, PolicyError, Result},
+    live::{LivePolicy, LoadedPolicy, ReloadEvent, ReloadStatus, Reloaded},
     policy::{Policy, PolicyBuilder},
+    report::{CheckReport, Schedule, ScheduleEnd, ScheduleRow, SettingRow, Span},
     settings::{BreakerSettings, ClassPolicy, RecoveryRamp},
+    watch::{PolicyWatcher, WatchOptions},
 };

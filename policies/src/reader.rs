@@ -83,12 +83,12 @@ impl Reader<'_> {
     }
 
     fn read(&self, value: Dynamic) -> Result<Policy> {
-        let type_name = value.type_name();
+        let found = kind(&value);
         let Some(top) = value.try_cast::<Map>() else {
             return self.ok(Err(wrong(
                 &[],
                 format!(
-                    "the script must evaluate to a policy map such as `#{{ classes: #{{ ... }} }}`, not a {type_name}"
+                    "the script must evaluate to a policy map such as `#{{ classes: #{{ ... }} }}`, not {found}"
                 ),
             )));
         };
@@ -159,6 +159,29 @@ impl Reader<'_> {
             });
         }
         Ok(class)
+    }
+}
+
+/// A script value's type in the words of the script contract.
+pub(crate) fn kind(value: &Dynamic) -> &'static str {
+    if value.is_int() {
+        "an integer"
+    } else if value.is_float() {
+        "a float"
+    } else if value.is_string() {
+        "a string"
+    } else if value.is_bool() {
+        "a boolean"
+    } else if value.is_map() {
+        "a map"
+    } else if value.is_array() {
+        "an array"
+    } else if value.is_unit() {
+        "()"
+    } else if value.is_char() {
+        "a character"
+    } else {
+        "a value of another type"
     }
 }
 
@@ -261,7 +284,7 @@ fn as_map(value: &Dynamic, path: &[&str]) -> Read<Map> {
     value.read_lock::<Map>().map(|m| m.clone()).ok_or_else(|| {
         wrong(
             path,
-            format!("expected a map `#{{ ... }}`, found a {}", value.type_name()),
+            format!("expected a map `#{{ ... }}`, found {}", kind(value)),
         )
     })
 }
@@ -270,7 +293,7 @@ fn as_string(value: &Dynamic, path: &[&str]) -> Read<String> {
     value
         .clone()
         .into_string()
-        .map_err(|found| wrong(path, format!("expected a string, found a {found}")))
+        .map_err(|_| wrong(path, format!("expected a string, found {}", kind(value))))
 }
 
 /// A duration: a string such as `"5s"`, or integer milliseconds. Floats are refused.
@@ -289,9 +312,12 @@ fn as_duration(value: &Dynamic, path: &[&str]) -> Read<Duration> {
     }
     match value.clone().into_string() {
         Ok(text) => duration::parse(&text).map_err(|m| wrong(path, m)),
-        Err(found) => Err(wrong(
+        Err(_) => Err(wrong(
             path,
-            format!("expected a duration such as \"5s\" or integer milliseconds, found a {found}"),
+            format!(
+                "expected a duration such as \"5s\" or integer milliseconds, found {}",
+                kind(value)
+            ),
         )),
     }
 }
@@ -304,12 +330,10 @@ fn as_count(value: &Dynamic, path: &[&str], bounds: &defaults::Bounds<u32>) -> R
             .filter(|n| bounds.contains(*n))
             .ok_or_else(|| wrong(path, format!("{n} is outside the bounds {bounds}")));
     }
-    let found = if value.is_float() {
-        "a float; it must be a whole number".to_string()
-    } else {
-        format!("a {}; it must be a whole number", value.type_name())
-    };
-    Err(wrong(path, format!("found {found}")))
+    Err(wrong(
+        path,
+        format!("found {}; it must be a whole number", kind(value)),
+    ))
 }
 
 /// A number; integers are accepted where a fraction is expected (`jitter: 1`).
@@ -322,14 +346,17 @@ fn as_number(value: &Dynamic, path: &[&str]) -> Read<f64> {
     }
     Err(wrong(
         path,
-        format!("expected a number, found a {}", value.type_name()),
+        format!("expected a number, found {}", kind(value)),
     ))
 }
 
 fn as_bool(value: &Dynamic, path: &[&str]) -> Read<bool> {
-    value
-        .as_bool()
-        .map_err(|found| wrong(path, format!("expected true or false, found a {found}")))
+    value.as_bool().map_err(|_| {
+        wrong(
+            path,
+            format!("expected true or false, found {}", kind(value)),
+        )
+    })
 }
 
 #[cfg(test)]

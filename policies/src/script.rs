@@ -10,7 +10,7 @@ use rhai::{AST, CallFnOptions, Dynamic, ImmutableString, Map, Scope};
 
 use crate::{
     Cause, ClassifyInput, ErrorClass, Failure, Location, Policy, PolicyError, Result, defaults,
-    duration, locate::locate, sandbox,
+    duration, locate::locate, reader::kind, sandbox,
 };
 
 /// What a `delay` function decided.
@@ -61,7 +61,7 @@ impl Functions {
                     } else {
                         "classify"
                     },
-                    input: "(signature)".to_string(),
+                    input: "its definition".to_string(),
                     message: format!(
                         "takes {} parameters; it must be `fn {shape}`",
                         f.params.len()
@@ -99,7 +99,10 @@ impl Functions {
             .call_fn_with_options::<Dynamic>(options, &mut Scope::new(), &self.ast, name, args)
             .map_err(|err| {
                 let (at, message) = sandbox::describe_runtime(&self.origin, &err);
-                CallError { at, message }
+                CallError {
+                    at,
+                    message: format!("failed: {message}"),
+                }
             })
     }
 
@@ -144,20 +147,24 @@ impl Functions {
     fn verdict(&self, value: Dynamic) -> std::result::Result<Verdict, CallError> {
         let bounds = defaults::SCRIPT_DELAY;
         let delay = if let Ok(ms) = value.as_int() {
-            duration::from_millis(ms)
-                .map_err(|m| Self::bad_value(&self.delay_at, format!("returned {m}")))?
+            duration::from_millis(ms).map_err(|m| {
+                Self::bad_value(&self.delay_at, format!("returned a bad delay: {m}"))
+            })?
         } else if let Some(text) = value.read_lock::<ImmutableString>() {
             if text.as_str() == "dead" {
                 return Ok(Verdict::Dead);
             }
             duration::parse(&text).map_err(|m| {
-                Self::bad_value(&self.delay_at, format!("returned {m}, and not \"dead\""))
+                Self::bad_value(
+                    &self.delay_at,
+                    format!("returned a bad delay: {m}, or \"dead\""),
+                )
             })?
         } else {
             let found = if value.is_float() {
                 format!("the float {value}")
             } else {
-                format!("a {}", value.type_name())
+                kind(&value).to_string()
             };
             return Err(Self::bad_value(
                 &self.delay_at,
@@ -204,13 +211,14 @@ impl Functions {
             return Err(Self::bad_value(
                 &self.classify_at,
                 format!(
-                    "returned a {}; return a class name such as \"transient\", or () for the built-in table",
-                    value.type_name()
+                    "returned {}; return a class name such as \"transient\", or () for the built-in table",
+                    kind(&value)
                 ),
             ));
         };
-        let class = ErrorClass::new(&name)
-            .map_err(|e| Self::bad_value(&self.classify_at, format!("returned {e}")))?;
+        let class = ErrorClass::new(&name).map_err(|e| {
+            Self::bad_value(&self.classify_at, format!("returned a bad class name: {e}"))
+        })?;
         if !policy.declares(&class) {
             return Err(Self::bad_value(
                 &self.classify_at,
