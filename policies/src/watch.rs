@@ -48,6 +48,24 @@ enum Message {
 
 /// Reloads a [`LivePolicy`] from its file whenever the file changes, on a thread of its
 /// own. Stops on [`PolicyWatcher::stop`] or when dropped.
+///
+/// ```
+/// use tenax_policies::{LivePolicy, PolicyWatcher, ReloadEvent, WatchOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("policy.rhai");
+/// # std::fs::write(&path, "#{}")?;
+///
+/// let live = LivePolicy::from_file(&path)?;
+/// live.on_reload(|event| match event {
+///     ReloadEvent::Reloaded { version, .. } => println!("policy version {version} in force"),
+///     ReloadEvent::Rejected { error } => eprintln!("policy rejected, keeping the last: {error}"),
+///     _ => {}
+/// });
+/// let watcher = PolicyWatcher::start(live.clone(), &path, WatchOptions::default())?;
+/// // Workers decide with `live.decide(..)`; `live.status()` feeds a status page.
+/// watcher.stop();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct PolicyWatcher {
     debouncer: Option<Debouncer<RecommendedWatcher, RecommendedCache>>,
     stop: mpsc::Sender<Message>,
