@@ -16,7 +16,8 @@ use serde::Serialize;
 
 use crate::{CompiledPolicy, Decision, Failure, PolicyError, Result, hash};
 
-/// One installed version of the policy.
+/// One installed version of the policy. Derefs to the [`CompiledPolicy`], so
+/// `live.load().decide(..)` and `live.load().policy().breaker()` read one consistent version.
 #[derive(Debug)]
 pub struct LoadedPolicy {
     policy: CompiledPolicy,
@@ -26,7 +27,7 @@ pub struct LoadedPolicy {
 
 impl LoadedPolicy {
     /// The compiled policy.
-    pub fn policy(&self) -> &CompiledPolicy {
+    pub fn compiled(&self) -> &CompiledPolicy {
         &self.policy
     }
 
@@ -233,6 +234,14 @@ impl LivePolicy {
         let policy = CompiledPolicy::load_str(&source, &path.display().to_string())
             .map_err(|e| self.reject(e))?;
         Ok(Reloaded::NewVersion(self.install(policy)))
+    }
+}
+
+impl std::ops::Deref for LoadedPolicy {
+    type Target = CompiledPolicy;
+
+    fn deref(&self) -> &CompiledPolicy {
+        &self.policy
     }
 }
 

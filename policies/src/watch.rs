@@ -111,7 +111,7 @@ impl PolicyWatcher {
             .watch(&dir, RecursiveMode::NonRecursive)
             .map_err(|e| watch_error(format!("cannot watch {}: {e}", dir.display())))?;
 
-        let seen = Seen::Content(live.load().policy().fingerprint().to_string());
+        let seen = Seen::Content(live.load().fingerprint().to_string());
         let file = path.clone();
         let thread = std::thread::Builder::new()
             .name("tenax-policy-watch".to_string())

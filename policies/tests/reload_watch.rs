@@ -36,7 +36,7 @@ fn script(marker: u32) -> String {
 
 fn marker(live: &LivePolicy) -> u32 {
     let loaded = live.load();
-    let retries = |class: &ErrorClass| loaded.policy().policy().class(class).map(|c| c.max_retries);
+    let retries = |class: &ErrorClass| loaded.policy().class(class).map(|c| c.max_retries);
     retries(&ErrorClass::TRANSIENT).expect("always declared")
 }
 
@@ -233,7 +233,7 @@ fn readers_never_see_a_torn_policy() -> Result<()> {
                 let mut seen = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     let loaded = live.load();
-                    let policy = loaded.policy().policy();
+                    let policy = loaded.policy();
                     let markers: Vec<u32> = policy.classes().map(|(_, c)| c.max_retries).collect();
                     assert!(
                         markers.iter().all(|m| *m == markers[0]),

@@ -281,9 +281,8 @@ fn a_live_policy_keeps_its_last_good_version() {
         let recorded = status.last_error.expect("the error is recorded");
         assert_eq!(recorded, err.to_string());
         assert!(recorded.contains(fragments[0]), "case {name:?}: {recorded}");
-        let transient = live.load();
-        let transient = transient
-            .policy()
+        let loaded = live.load();
+        let transient = loaded
             .policy()
             .class(&tenax_policies::ErrorClass::TRANSIENT);
         assert_eq!(transient.map(|c| c.max_retries), Some(7), "case {name:?}");
