@@ -271,3 +271,18 @@ fn dropping_the_watcher_stops_it_promptly() -> Result<()> {
     assert!(started.elapsed() < Duration::from_secs(2));
     Ok(())
 }
+
+#[test]
+fn watching_a_missing_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("no-such-dir").join("policy.rhai");
+    let live = LivePolicy::new(tenax_policies::CompiledPolicy::default());
+    let err = PolicyWatcher::start(live, &path, OPTIONS)
+        .err()
+        .expect("cannot watch");
+    assert!(
+        matches!(err, tenax_policies::PolicyError::Watch { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no-such-dir"), "{err}");
+}
