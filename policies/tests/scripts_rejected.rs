@@ -213,6 +213,16 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ("import", "import \"os\" as os;\n#{}", &["import"]),
     ("eval", "eval(\"40 + 2\");\n#{}", &["eval"]),
     (
+        "eval by pointer",
+        "let f = Fn(\"eval\");\nf.call(\"40 + 2\");\n#{}",
+        &["eval"],
+    ),
+    (
+        "eval by call",
+        "call(Fn(\"eval\"), \"40 + 2\");\n#{}",
+        &["eval"],
+    ),
+    (
         "read a file",
         "let text = read_file(\"/etc/passwd\");\n#{}",
         &["read_file"],
@@ -223,6 +233,11 @@ const CASES: &[(&str, &str, &[&str])] = &[
         &["open_file"],
     ),
     ("sleep", "sleep(100);\n#{}", &["sleep is not available"]),
+    (
+        "sleep by pointer",
+        "call(Fn(\"sleep\"), 0.01);\n#{}",
+        &["sleep is not available"],
+    ),
     (
         "undefined variable",
         "#{ classes: #{ transient: #{ base: five_seconds } } }",
