@@ -181,7 +181,8 @@ impl Store {
         let moved = match which {
             DeadSelector::Ids(ids) => {
                 let mut jobs = Vec::with_capacity(ids.len());
-                for &id in ids {
+                let mut seen = std::collections::HashSet::new();
+                for &id in ids.iter().filter(|&&id| seen.insert(id)) {
                     let job = self.dead_job(id)?.ok_or(Error::NotFound {
                         id,
                         dead_only: true,
@@ -306,6 +307,8 @@ impl Shared {
         let mut st = self.lock();
         let mut batch = Batch::new(self);
         let n = jobs.len();
+        // Keys handed out by this batch, which the stored index does not show yet.
+        let mut taken = std::collections::HashSet::new();
         for mut job in jobs {
             batch.delete_dead(&job);
             let counts = batch.counts(&st, &job.queue);
@@ -317,7 +320,10 @@ impl Shared {
             job.run_at = now;
             if let Some(key) = &job.dedup_key {
                 // The key comes back only if no live job took it over meanwhile.
-                if self.dedup_holder(&job.queue, key)?.is_none() {
+                if !taken.contains(&(job.queue.clone(), key.clone()))
+                    && self.dedup_holder(&job.queue, key)?.is_none()
+                {
+                    taken.insert((job.queue.clone(), key.clone()));
                     batch.put_dedup(&job.queue, key, job.id);
                 }
             }

@@ -24,9 +24,18 @@ pub(super) fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
     opts.validate()?;
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let lock = DirLock::acquire(dir)?;
-    check_marker(dir)?;
+    let fresh = check_marker(dir)?;
 
     let engine_path = dir.join(ENGINE_DIR);
+    if fresh {
+        // A creation that was killed part-way may have left an engine directory behind
+        // (only ever next to our STORE.tmp, see `check_marker`): start it over.
+        let tmp = dir.join(MARKER).with_extension("tmp");
+        write_temp_marker(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        if engine_path.exists() {
+            fs::remove_dir_all(&engine_path).map_err(|e| Error::io(&engine_path, e))?;
+        }
+    }
     let db = Database::builder(&engine_path)
         .cache_size(opts.cache_bytes)
         // Bounds both the disk the journal may take and the replay time at open.
@@ -36,6 +45,14 @@ pub(super) fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
     let ks = open_keyspaces(&db)?;
     let mut st = WriteState::default();
     load_meta(&ks, &mut st)?;
+    if fresh {
+        // The marker is the last step of creation: a directory without it never holds
+        // acknowledged jobs, so a creation cut short by a crash is simply redone.
+        db.persist(PersistMode::SyncAll)
+            .map_err(|e| Error::engine("sync new store", e))?;
+        let marker = dir.join(MARKER);
+        commit_marker(&marker).map_err(|e| Error::io(&marker, e))?;
+    }
 
     let space = crate::space::SpaceGuard::new(dir, opts.min_free_bytes);
     let shared = Arc::new(Shared {
@@ -61,8 +78,11 @@ pub(super) fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
 }
 
 /// Refuses directories that hold something other than a tenax store, and stores written
-/// by a newer format; marks new directories as stores.
-fn check_marker(dir: &Path) -> Result<()> {
+/// by a newer format. Returns whether the store is to be created.
+///
+/// A fresh directory may hold our lock file, and what a killed creation leaves: the
+/// temporary marker and, only next to it, a partly created engine directory.
+fn check_marker(dir: &Path) -> Result<bool> {
     let marker = dir.join(MARKER);
     match fs::read_to_string(&marker) {
         Ok(text) => {
@@ -79,31 +99,46 @@ fn check_marker(dir: &Path) -> Result<()> {
                     supported: STORE_FORMAT,
                 });
             }
-            Ok(())
+            Ok(false)
         }
         Err(e) if e.kind() == ErrorKind::NotFound => {
-            let mut entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-            let foreign = entries.any(|e| e.map_or(true, |e| e.file_name() != "tenax.lock"));
-            if foreign {
+            let tmp_name = format!("{MARKER}.tmp");
+            let names: Vec<_> = fs::read_dir(dir)
+                .map_err(|e| Error::io(dir, e))?
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<std::io::Result<_>>()
+                .map_err(|e| Error::io(dir, e))?;
+            let creating = names.iter().any(|n| *n == *tmp_name);
+            let ours = |n: &std::ffi::OsString| {
+                n == "tenax.lock" || *n == *tmp_name || (creating && n == ENGINE_DIR)
+            };
+            if !names.iter().all(ours) {
                 return Err(Error::NotAStore {
                     path: dir.to_owned(),
                 });
             }
-            write_marker(&marker).map_err(|e| Error::io(&marker, e))
+            Ok(true)
         }
         Err(e) => Err(Error::io(&marker, e)),
     }
 }
 
-fn write_marker(marker: &Path) -> std::io::Result<()> {
-    let tmp = marker.with_extension("tmp");
-    fs::write(&tmp, format!("{MARKER_PREFIX}{STORE_FORMAT}\n"))?;
-    fs::File::open(&tmp)?.sync_all()?;
-    fs::rename(&tmp, marker)?;
-    if let Some(parent) = marker.parent() {
-        fs::File::open(parent)?.sync_all()?;
+fn write_temp_marker(tmp: &Path) -> std::io::Result<()> {
+    fs::write(tmp, format!("{MARKER_PREFIX}{STORE_FORMAT}\n"))?;
+    fs::File::open(tmp)?.sync_all()?;
+    sync_parent(tmp)
+}
+
+fn commit_marker(marker: &Path) -> std::io::Result<()> {
+    fs::rename(marker.with_extension("tmp"), marker)?;
+    sync_parent(marker)
+}
+
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(parent) => fs::File::open(parent)?.sync_all(),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn open_keyspaces(db: &Database) -> Result<Keyspaces> {
