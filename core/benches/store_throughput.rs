@@ -48,7 +48,7 @@ fn main() {
         };
         let f: fn(&Config) -> f64 = match only.as_deref() {
             Some("fsync") => |_| fsync_rate(2_000),
-            Some("enqueue") => |c| enqueue_single(c.single),
+            Some("enqueue") => |c| enqueue_single(c.single, Durability::Sync),
             Some("enqueue-concurrent") => |c| enqueue_concurrent(c.concurrent, 32),
             Some("enqueue-batch") => |c| enqueue_batch(c.batch_jobs, 1_000),
             Some("claim-complete") => |c| claim_complete(10_000, c.drain.min(10_000)),
@@ -90,7 +90,7 @@ fn main() {
     );
     let fsync = measure(cfg.runs, || fsync_rate(2_000));
     report("raw fdatasync", "syncs/s", &fsync);
-    let single = measure(cfg.runs, || enqueue_single(cfg.single));
+    let single = measure(cfg.runs, || enqueue_single(cfg.single, Durability::Sync));
     report("enqueue, 1 producer", "jobs/s", &single);
     println!(
         "{:>42} {:.0}% of raw fdatasync (target >= 80%)",
@@ -98,7 +98,9 @@ fn main() {
         100.0 * median(&single) / median(&fsync)
     );
     if std::env::var_os("TENAX_BENCH_CPU").is_some() {
-        let cpu = measure(cfg.runs, || enqueue_buffered(cfg.concurrent));
+        let cpu = measure(cfg.runs, || {
+            enqueue_single(cfg.concurrent, Durability::Buffered)
+        });
         report("enqueue, 1 producer, no sync (CPU cost)", "jobs/s", &cpu);
     }
     let conc = measure(cfg.runs, || enqueue_concurrent(cfg.concurrent, 32));
@@ -187,21 +189,9 @@ fn fsync_rate(n: usize) -> f64 {
     per_sec(n, start.elapsed())
 }
 
-fn enqueue_single(n: usize) -> f64 {
+fn enqueue_single(n: usize, durability: Durability) -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = open(dir.path(), Durability::Sync);
-    let start = Instant::now();
-    for i in 0..n {
-        store
-            .enqueue(NewJob::new("http", payload(i)))
-            .expect("enqueue");
-    }
-    per_sec(n, start.elapsed())
-}
-
-fn enqueue_buffered(n: usize) -> f64 {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = open(dir.path(), Durability::Buffered);
+    let store = open(dir.path(), durability);
     let start = Instant::now();
     for i in 0..n {
         store
