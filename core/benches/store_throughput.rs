@@ -22,6 +22,19 @@ struct Config {
     deep: usize,
 }
 
+impl Config {
+    fn full(runs: usize) -> Self {
+        Config {
+            runs,
+            single: 2_000,
+            concurrent: 100_000,
+            batch_jobs: 500_000,
+            drain: 100_000,
+            deep: 1_000_000,
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -38,14 +51,7 @@ fn main() {
         .cloned();
     let on = |name: &str| only.as_deref().is_none_or(|o| o == name);
     if !on("all") && only.is_some() {
-        let cfg = Config {
-            runs,
-            single: 2_000,
-            concurrent: 100_000,
-            batch_jobs: 500_000,
-            drain: 100_000,
-            deep: 1_000_000,
-        };
+        let cfg = Config::full(runs);
         let f: fn(&Config) -> f64 = match only.as_deref() {
             Some("fsync") => |_| fsync_rate(2_000),
             Some("enqueue") => |c| enqueue_single(c.single, Durability::Sync),
