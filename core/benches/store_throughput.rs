@@ -81,14 +81,7 @@ fn main() {
             deep: 200_000,
         }
     } else {
-        Config {
-            runs,
-            single: 2_000,
-            concurrent: 100_000,
-            batch_jobs: 500_000,
-            drain: 100_000,
-            deep: 1_000_000,
-        }
+        Config::full(runs)
     };
     println!(
         "tenax-core store throughput ({} runs each, median [min..max])",
