@@ -51,9 +51,9 @@ pub(crate) fn due(queue: &str, pos: DuePos) -> Vec<u8> {
     k
 }
 
-/// Reads the position from a due key of a queue whose prefix is `prefix_len` long.
-pub(crate) fn parse_due(key: &[u8], prefix_len: usize) -> Option<DuePos> {
-    let rest = key.get(prefix_len..)?;
+/// Reads the position from a due key of `queue` (the name and its NUL come first).
+pub(crate) fn parse_due(key: &[u8], queue: &str) -> Option<DuePos> {
+    let rest = key.get(queue.len() + 1..)?;
     if rest.len() != 16 {
         return None;
     }
@@ -142,7 +142,7 @@ mod tests {
             id: JobId::new(456),
         };
         let k = due("media", pos);
-        assert_eq!(parse_due(&k, due_prefix("media").len()), Some(pos));
+        assert_eq!(parse_due(&k, "media"), Some(pos));
         assert_eq!(
             parse_running(&running(JobId::new(3), 4)),
             Some((JobId::new(3), 4))

@@ -17,7 +17,6 @@ impl Store {
             return Ok(Vec::new());
         }
         let now = shared.now();
-        let prefix_len = keys::due_prefix(queue).len();
         let mut st = shared.lock();
         let cursor = st.cursor(queue);
         let from = keys::due(queue, cursor);
@@ -28,13 +27,13 @@ impl Store {
                 id: JobId::new(u64::MAX),
             },
         );
-        let queue_name: Arc<str> = Arc::from(queue);
+        let mut queue_name: Option<Arc<str>> = None;
         let mut batch = Batch::new(shared);
         let mut claimed = Vec::new();
         let mut last = None;
         for item in shared.ks.due.range(from..=to).take(max) {
             let key = item.key().map_err(|e| Error::engine("scan due index", e))?;
-            let pos = keys::parse_due(&key, prefix_len)
+            let pos = keys::parse_due(&key, queue)
                 .ok_or_else(|| Error::corrupt(None, "bad due-index key"))?;
             last = Some(pos);
             batch.delete_due(queue, pos);
@@ -58,7 +57,7 @@ impl Store {
             let lease = Lease {
                 id: job.id,
                 token,
-                queue: queue_name.clone(),
+                queue: queue_name.get_or_insert_with(|| Arc::from(queue)).clone(),
             };
             claimed.push(Claimed { lease, job });
         }
@@ -88,7 +87,6 @@ impl Store {
 impl super::Shared {
     /// The first live due position of `queue`, found from the cursor.
     pub(super) fn head(&self, queue: &str) -> Result<Option<DuePos>> {
-        let prefix = keys::due_prefix(queue);
         let st = self.lock();
         let from = keys::due(queue, st.cursor(queue));
         let to = keys::due(
@@ -104,7 +102,7 @@ impl super::Shared {
             return Ok(None);
         };
         let key = item.key().map_err(|e| Error::engine("scan due index", e))?;
-        keys::parse_due(&key, prefix.len())
+        keys::parse_due(&key, queue)
             .map(Some)
             .ok_or_else(|| Error::corrupt(None, "bad due-index key"))
     }

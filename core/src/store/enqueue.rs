@@ -46,7 +46,7 @@ impl Shared {
         let sizes: Vec<usize> = requests.iter().map(Vec::len).collect();
         let written = (|| -> Result<(Vec<Enqueued>, u64)> {
             let mut st = self.lock();
-            let mut staging = Staging::new(self, &st);
+            let mut staging = Staging::new(self);
             for job in requests.into_iter().flatten() {
                 staging.add(&mut st, job)?;
             }
@@ -82,7 +82,7 @@ struct Staging<'s> {
 }
 
 impl<'s> Staging<'s> {
-    fn new(shared: &'s Shared, _st: &WriteState) -> Self {
+    fn new(shared: &'s Shared) -> Self {
         Staging {
             shared,
             batch: Batch::new(shared),
