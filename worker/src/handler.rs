@@ -94,6 +94,28 @@ pub struct JobRun {
     pub enqueued_at: Timestamp,
 }
 
+impl JobRun {
+    /// A first attempt of a job of `kind`, for tests and the [`testing`](crate::testing)
+    /// harness: id 1, the default queue, enqueued at the epoch.
+    pub fn new(kind: impl Into<String>, payload: impl Into<Vec<u8>>) -> Self {
+        JobRun {
+            id: JobId::new(1),
+            queue: tenax_core::DEFAULT_QUEUE.to_owned(),
+            kind: kind.into(),
+            payload: payload.into(),
+            attempt: 0,
+            enqueued_at: Timestamp::ZERO,
+        }
+    }
+
+    /// The same job with `failed` attempts behind it.
+    #[must_use]
+    pub fn with_attempt(mut self, failed: u32) -> Self {
+        self.attempt = failed;
+        self
+    }
+}
+
 impl From<Job> for JobRun {
     fn from(job: Job) -> Self {
         JobRun {

@@ -1,0 +1,139 @@
+use std::time::Duration;
+
+use tenax_core::Timestamp;
+use tenax_policies::BreakerSettings;
+
+use super::*;
+
+fn cfg() -> BreakerSettings {
+    BreakerSettings {
+        failure_threshold: 5,
+        recovery_timeout: Duration::from_secs(60),
+        half_open_probes: 1,
+        successes_to_close: 1,
+        ramp: None,
+    }
+}
+
+fn at(s: u64) -> Timestamp {
+    Timestamp::from_millis(s * 1000)
+}
+
+fn opened(now: Timestamp) -> Breaker {
+    let mut b = Breaker::new(Snapshot::default());
+    for _ in 0..5 {
+        b.record(Outcome::CountedFailure, false, now, &cfg());
+    }
+    assert_eq!(b.state(), BreakerState::Open);
+    b
+}
+
+#[test]
+fn opens_after_threshold_consecutive_counted_failures() {
+    let mut b = Breaker::new(Snapshot::default());
+    for _ in 0..4 {
+        assert_eq!(
+            b.record(Outcome::CountedFailure, false, at(1), &cfg()),
+            None
+        );
+    }
+    let t = b.record(Outcome::CountedFailure, false, at(1), &cfg());
+    assert_eq!(t.map(|t| t.to), Some(BreakerState::Open));
+    assert_eq!(b.snapshot().openings, 1);
+}
+
+#[test]
+fn a_success_resets_the_count_and_neutral_failures_do_not_count() {
+    let mut b = Breaker::new(Snapshot::default());
+    for _ in 0..4 {
+        b.record(Outcome::CountedFailure, false, at(1), &cfg());
+    }
+    b.record(Outcome::Success, false, at(1), &cfg());
+    for _ in 0..100 {
+        b.record(Outcome::Neutral, false, at(1), &cfg());
+    }
+    for _ in 0..4 {
+        b.record(Outcome::CountedFailure, false, at(1), &cfg());
+    }
+    assert_eq!(b.state(), BreakerState::Closed);
+}
+
+#[test]
+fn open_admits_nothing_until_the_timeout_then_exactly_one_probe() {
+    let mut b = opened(at(10));
+    assert_eq!(b.admit(at(69), &cfg()).0, Admission::Wait(Some(at(70))));
+    let (admission, transition) = b.admit(at(70), &cfg());
+    assert_eq!(admission, Admission::Probes(1));
+    assert_eq!(transition.map(|t| t.to), Some(BreakerState::HalfOpen));
+    b.probes_started(1);
+    assert_eq!(b.admit(at(71), &cfg()).0, Admission::Wait(None));
+}
+
+#[test]
+fn a_successful_probe_closes_and_a_failed_one_reopens_with_a_fresh_timeout() {
+    let mut b = opened(at(10));
+    b.admit(at(70), &cfg());
+    b.probes_started(1);
+    let t = b.record(Outcome::CountedFailure, true, at(75), &cfg());
+    assert_eq!(t.map(|t| t.to), Some(BreakerState::Open));
+    assert_eq!(b.admit(at(100), &cfg()).0, Admission::Wait(Some(at(135))));
+
+    b.admit(at(135), &cfg());
+    b.probes_started(1);
+    let t = b.record(Outcome::Success, true, at(136), &cfg());
+    assert_eq!(t.map(|t| t.to), Some(BreakerState::Closed));
+    assert_eq!(b.closed_at(), Some(at(136)));
+    assert_eq!(b.admit(at(136), &cfg()).0, Admission::Open);
+}
+
+#[test]
+fn a_neutral_probe_frees_its_slot_without_moving_the_breaker() {
+    let mut b = opened(at(0));
+    b.admit(at(60), &cfg());
+    b.probes_started(1);
+    assert_eq!(b.record(Outcome::Neutral, true, at(61), &cfg()), None);
+    assert_eq!(b.state(), BreakerState::HalfOpen);
+    assert_eq!(b.admit(at(61), &cfg()).0, Admission::Probes(1));
+}
+
+#[test]
+fn late_results_of_jobs_claimed_before_opening_change_nothing() {
+    let mut b = opened(at(0));
+    assert_eq!(b.record(Outcome::Success, false, at(1), &cfg()), None);
+    assert_eq!(
+        b.record(Outcome::CountedFailure, false, at(1), &cfg()),
+        None
+    );
+    assert_eq!(b.state(), BreakerState::Open);
+    assert_eq!(b.snapshot().openings, 1);
+}
+
+#[test]
+fn thresholds_are_read_at_each_decision() {
+    let mut b = opened(at(0));
+    let longer = BreakerSettings {
+        recovery_timeout: Duration::from_secs(600),
+        ..cfg()
+    };
+    assert_eq!(b.admit(at(60), &longer).0, Admission::Wait(Some(at(600))));
+}
+
+#[test]
+fn snapshots_round_trip_and_resume_the_outage() {
+    let b = opened(at(10));
+    let bytes = b.snapshot().encode();
+    let mut resumed = Breaker::new(Snapshot::decode(&bytes).expect("decodes"));
+    assert_eq!(resumed.state(), BreakerState::Open);
+    assert_eq!(
+        resumed.admit(at(30), &cfg()).0,
+        Admission::Wait(Some(at(70)))
+    );
+}
+
+#[test]
+fn bad_snapshots_are_refused_with_a_reason() {
+    assert!(Snapshot::decode(b"not json").is_err());
+    let future = br#"{"format":9,"state":"open","failures":0,"opened_at":0,"probe_successes":0,"closed_at":null,"openings":0}"#;
+    let err = Snapshot::decode(future).expect_err("newer format");
+    assert!(err.contains("format 9"), "{err}");
+}

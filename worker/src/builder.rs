@@ -1,0 +1,161 @@
+//! Configuring a worker: store, live policy, handlers and limits, validated at `build`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tenax_core::{DEFAULT_QUEUE, JobStore, MAX_NAME_BYTES};
+use tenax_policies::LivePolicy;
+
+use crate::jitter::Jitter;
+use crate::{Error, Handler, Result, Worker};
+
+/// Jobs run at once unless configured. Default: 16.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Highest accepted concurrency.
+pub const MAX_CONCURRENCY: usize = 10_000;
+/// How long one attempt may run unless its kind says otherwise. Default: 5 minutes.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long running jobs may finish after a shutdown request. Default: 30 s.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// A handler and its attempt timeout.
+#[derive(Clone)]
+pub(crate) struct Registered {
+    pub(crate) handler: Arc<dyn Handler>,
+    pub(crate) timeout: Duration,
+}
+
+/// Builds a [`Worker`]; every setting has a documented default.
+pub struct WorkerBuilder {
+    store: Arc<dyn JobStore>,
+    policy: LivePolicy,
+    queue: String,
+    handlers: HashMap<String, (Arc<dyn Handler>, Option<Duration>)>,
+    concurrency: usize,
+    default_timeout: Duration,
+    shutdown_grace: Duration,
+    jitter: Option<u64>,
+}
+
+impl WorkerBuilder {
+    pub(crate) fn new(store: Arc<dyn JobStore>, policy: LivePolicy) -> Self {
+        WorkerBuilder {
+            store,
+            policy,
+            queue: DEFAULT_QUEUE.to_owned(),
+            handlers: HashMap::new(),
+            concurrency: DEFAULT_CONCURRENCY,
+            default_timeout: DEFAULT_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            jitter: None,
+        }
+    }
+
+    /// Runs jobs of `kind` with `handler`, under the default timeout.
+    #[must_use]
+    pub fn handler(mut self, kind: impl Into<String>, handler: impl Handler) -> Self {
+        self.handlers.insert(kind.into(), (Arc::new(handler), None));
+        self
+    }
+
+    /// Runs jobs of `kind` with `handler`; an attempt running longer than `timeout` is
+    /// cancelled and counts as a `transient` failure.
+    #[must_use]
+    pub fn handler_with_timeout(
+        mut self,
+        kind: impl Into<String>,
+        handler: impl Handler,
+        timeout: Duration,
+    ) -> Self {
+        self.handlers
+            .insert(kind.into(), (Arc::new(handler), Some(timeout)));
+        self
+    }
+
+    /// The queue to serve. Default: `default`. One worker serves one queue and keeps
+    /// one circuit breaker for it: give each downstream its own queue and worker.
+    #[must_use]
+    pub fn queue(mut self, queue: impl Into<String>) -> Self {
+        self.queue = queue.into();
+        self
+    }
+
+    /// How many jobs run at once. Default: [`DEFAULT_CONCURRENCY`].
+    #[must_use]
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// The attempt timeout of kinds registered without one. Default: [`DEFAULT_TIMEOUT`].
+    #[must_use]
+    pub fn default_timeout(mut self, timeout: Duration) -> Self {
+        self.default_timeout = timeout;
+        self
+    }
+
+    /// How long running jobs may finish after a graceful shutdown request.
+    /// Default: [`DEFAULT_SHUTDOWN_GRACE`].
+    #[must_use]
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Seeds the retry jitter, for reproducible schedules in tests. Default: seeded from
+    /// the operating system.
+    #[must_use]
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter = Some(seed);
+        self
+    }
+
+    /// Checks the settings and builds the worker.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the bad setting.
+    pub fn build(self) -> Result<Worker> {
+        if self.queue.is_empty() || self.queue.len() > MAX_NAME_BYTES {
+            return Err(config(format!(
+                "queue name must be 1 to {MAX_NAME_BYTES} bytes, got {:?}",
+                self.queue
+            )));
+        }
+        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+            return Err(config(format!(
+                "concurrency must be 1 to {MAX_CONCURRENCY}, got {}",
+                self.concurrency
+            )));
+        }
+        if self.handlers.is_empty() {
+            return Err(config("no handlers registered".to_owned()));
+        }
+        let mut handlers = HashMap::with_capacity(self.handlers.len());
+        for (kind, (handler, timeout)) in self.handlers {
+            let timeout = timeout.unwrap_or(self.default_timeout);
+            if timeout.is_zero() {
+                return Err(config(format!(
+                    "the timeout of kind `{kind}` must be above zero"
+                )));
+            }
+            handlers.insert(kind, Registered { handler, timeout });
+        }
+        let jitter = self
+            .jitter
+            .map_or_else(Jitter::from_entropy, Jitter::seeded);
+        Ok(Worker::assemble(crate::runtime::Parts {
+            store: self.store,
+            policy: self.policy,
+            queue: self.queue,
+            handlers,
+            concurrency: self.concurrency,
+            shutdown_grace: self.shutdown_grace,
+            jitter,
+        }))
+    }
+}
+
+fn config(message: String) -> Error {
+    Error::Config(message)
+}

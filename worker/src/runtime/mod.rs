@@ -1,0 +1,304 @@
+//! The worker: claims due jobs, runs them, applies outcomes, and stops cleanly.
+//!
+//! One task (the loop in [`Runner`]) owns the breaker, the ramp and every store call;
+//! attempts run as their own tasks and hand their results back through a `JoinSet`.
+//! Keeping all decisions in one task means the breaker needs no lock, and a breaker
+//! change is written in the same store call as the outcome that caused it.
+//!
+//! The loop never polls. It sleeps until the earliest of: a free slot (an attempt
+//! finished), the next due job, a store event (enqueue, requeue, retry), the end of the
+//! breaker's recovery timeout or the ramp's next token, a policy reload, or shutdown.
+
+mod claim;
+mod finish;
+mod view;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tenax_core::{JobStore, Lease, Timestamp};
+use tenax_policies::LivePolicy;
+use tokio::sync::{Notify, watch};
+use tokio::task::{Id, JoinSet};
+
+pub use view::BreakerView;
+
+use crate::attempt::AttemptResult;
+use crate::breaker::{Breaker, Ramp};
+use crate::builder::Registered;
+use crate::jitter::Jitter;
+use crate::metrics::QueueMetrics;
+use crate::shutdown::{ShutdownHandle, Stop};
+use crate::{Error, HandlerError, Result, WorkerBuilder};
+
+/// Everything a worker is built from (see [`WorkerBuilder`]).
+pub(crate) struct Parts {
+    pub(crate) store: Arc<dyn JobStore>,
+    pub(crate) policy: LivePolicy,
+    pub(crate) queue: String,
+    pub(crate) handlers: HashMap<String, Registered>,
+    pub(crate) concurrency: usize,
+    pub(crate) shutdown_grace: Duration,
+    pub(crate) jitter: Jitter,
+}
+
+/// Delivers the jobs of one queue. Build with [`Worker::builder`], start with
+/// [`Worker::run`], stop with its [`ShutdownHandle`].
+pub struct Worker {
+    parts: Parts,
+    shutdown: ShutdownHandle,
+    stop: watch::Receiver<Stop>,
+    view: watch::Sender<BreakerView>,
+}
+
+/// What a worker did, returned when it stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    /// Attempts started.
+    pub started: u64,
+    /// Jobs completed.
+    pub completed: u64,
+    /// Failed attempts scheduled for a retry.
+    pub retried: u64,
+    /// Jobs moved to the dead letter queue.
+    pub buried: u64,
+    /// Running jobs released at shutdown without an attempt counted.
+    pub released: u64,
+}
+
+/// Checks jobs before they are enqueued, with the handlers of a worker: the kind must
+/// have a handler, and the handler must accept the payload. Cheap to clone.
+#[derive(Clone)]
+pub struct JobValidator {
+    handlers: Arc<HashMap<String, Registered>>,
+}
+
+impl JobValidator {
+    /// Whether a job of `kind` with `payload` could run.
+    ///
+    /// # Errors
+    /// [`Error::UnknownKind`], or [`Error::Refused`] with the handler's reason.
+    pub fn validate(&self, kind: &str, payload: &[u8]) -> Result<()> {
+        let registered = self
+            .handlers
+            .get(kind)
+            .ok_or_else(|| Error::UnknownKind(kind.to_owned()))?;
+        registered
+            .handler
+            .validate(payload)
+            .map_err(|e: HandlerError| Error::Refused {
+                kind: kind.to_owned(),
+                reason: e.message,
+            })
+    }
+
+    /// The kinds with a handler, sorted.
+    pub fn kinds(&self) -> Vec<String> {
+        let mut kinds: Vec<String> = self.handlers.keys().cloned().collect();
+        kinds.sort();
+        kinds
+    }
+}
+
+impl Worker {
+    /// Starts configuring a worker for `store`, deciding with `policy`.
+    pub fn builder(store: Arc<dyn JobStore>, policy: LivePolicy) -> WorkerBuilder {
+        WorkerBuilder::new(store, policy)
+    }
+
+    pub(crate) fn assemble(parts: Parts) -> Self {
+        let (shutdown, stop) = ShutdownHandle::new();
+        let cfg = *parts.policy.load().policy().breaker();
+        let closed = Breaker::new(crate::breaker::Snapshot::default());
+        let initial = BreakerView::of(&parts.queue, &closed, &cfg);
+        let (view, _) = watch::channel(initial);
+        Worker {
+            parts,
+            shutdown,
+            stop,
+            view,
+        }
+    }
+
+    /// A handle that stops this worker.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// The breaker's state, updated on every change while the worker runs.
+    pub fn breaker(&self) -> watch::Receiver<BreakerView> {
+        self.view.subscribe()
+    }
+
+    /// The enqueue-time checks of this worker's handlers.
+    pub fn validator(&self) -> JobValidator {
+        JobValidator {
+            handlers: Arc::new(self.parts.handlers.clone()),
+        }
+    }
+
+    /// Runs until shut down, then returns what it did.
+    ///
+    /// # Errors
+    /// A store error the worker cannot attribute to one job (disk, I/O). Running jobs
+    /// are then left to the next open's rescue: nothing is lost.
+    pub async fn run(self) -> Result<RunReport> {
+        let Worker {
+            parts,
+            shutdown,
+            stop,
+            view,
+        } = self;
+        let snapshot = match view::load_snapshot(parts.store.as_ref(), &parts.queue) {
+            Ok(snap) => snap,
+            Err(err) => {
+                tracing::error!(%err, "starting with a closed breaker");
+                crate::breaker::Snapshot::default()
+            }
+        };
+        let reloaded = Arc::new(Notify::new());
+        let notify = Arc::downgrade(&reloaded);
+        parts.policy.on_reload(move |_| {
+            if let Some(n) = notify.upgrade() {
+                n.notify_one();
+            }
+        });
+        let metrics = QueueMetrics::new(&parts.queue);
+        let mut runner = Runner {
+            breaker: Breaker::new(snapshot),
+            ramp: Ramp::new(),
+            tasks: JoinSet::new(),
+            inflight: HashMap::new(),
+            report: RunReport::default(),
+            metrics,
+            parts,
+            stop,
+            view,
+            reloaded,
+            _shutdown: shutdown,
+        };
+        runner.resumed();
+        let result = runner.serve().await;
+        if result.is_err() {
+            // The store is failing: cancel the attempts and leave their jobs to rescue.
+            runner.tasks.abort_all();
+        }
+        result.map(|()| runner.report)
+    }
+}
+
+/// A job whose attempt is running.
+struct InFlight {
+    lease: Lease,
+    kind: String,
+    attempt: u32,
+    probe: bool,
+    started: tokio::time::Instant,
+    span: tracing::Span,
+}
+
+/// What the loop waits for after a claim round.
+enum Wake {
+    /// Claim again at once: the last round was cut short by its limit.
+    Now,
+    /// Sleep until the deadline, a store event (if listening), a finished attempt,
+    /// a reload or shutdown.
+    Later {
+        deadline: Option<Timestamp>,
+        listener: Option<tenax_core::EventListener>,
+    },
+}
+
+struct Runner {
+    parts: Parts,
+    breaker: Breaker,
+    ramp: Ramp,
+    tasks: JoinSet<AttemptResult>,
+    inflight: HashMap<Id, InFlight>,
+    report: RunReport,
+    metrics: QueueMetrics,
+    stop: watch::Receiver<Stop>,
+    view: watch::Sender<BreakerView>,
+    reloaded: Arc<Notify>,
+    /// Held so the stop channel stays open even when every user handle is dropped.
+    _shutdown: ShutdownHandle,
+}
+
+impl Runner {
+    async fn serve(&mut self) -> Result<()> {
+        while *self.stop.borrow() == Stop::Running {
+            let wake = self.claim_round()?;
+            let Wake::Later { deadline, listener } = wake else {
+                self.settle_ready()?;
+                continue;
+            };
+            let sleep = deadline.map(|at| at.since(self.parts.store.now()));
+            let event = async move {
+                match listener {
+                    Some(listener) => listener.await,
+                    None => std::future::pending().await,
+                }
+            };
+            let timer = async move {
+                match sleep {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = self.stop.changed() => {}
+                Some(done) = self.tasks.join_next_with_id() => {
+                    self.settle(done)?;
+                    self.settle_ready()?;
+                }
+                () = event => {}
+                () = timer => {}
+                () = self.reloaded.notified() => {}
+            }
+        }
+        self.drain().await
+    }
+
+    /// Applies every attempt result that is already in, without waiting.
+    fn settle_ready(&mut self) -> Result<()> {
+        while let Some(done) = self.tasks.try_join_next_with_id() {
+            self.settle(done)?;
+        }
+        Ok(())
+    }
+
+    /// Shutdown: no more claims; running attempts get the grace period, then are
+    /// cancelled and their jobs released. Then everything is flushed to disk.
+    async fn drain(&mut self) -> Result<()> {
+        let running = self.tasks.len();
+        if running > 0 {
+            tracing::info!(
+                running,
+                grace = %tenax_policies::format_duration(self.parts.shutdown_grace),
+                "shutting down: waiting for running jobs"
+            );
+        }
+        let grace = tokio::time::sleep(self.parts.shutdown_grace);
+        tokio::pin!(grace);
+        while !self.tasks.is_empty() {
+            if *self.stop.borrow() == Stop::Immediate {
+                self.tasks.abort_all();
+            }
+            tokio::select! {
+                Some(done) = self.tasks.join_next_with_id() => self.settle(done)?,
+                () = &mut grace => self.tasks.abort_all(),
+                _ = self.stop.changed() => {}
+            }
+        }
+        self.parts.store.flush()?;
+        tracing::info!(
+            completed = self.report.completed,
+            released = self.report.released,
+            "worker stopped"
+        );
+        Ok(())
+    }
+}

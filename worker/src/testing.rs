@@ -1,0 +1,118 @@
+//! A harness for testing your own handlers and policies: one job, one attempt, no store
+//! and no clock.
+//!
+//! The attempt runs exactly as in the worker (its own task, the kind's timeout, a panic
+//! caught as `panicked`), and the policy decides exactly as in the worker, with a fixed
+//! random draw (0 by default: the full, un-jittered delay).
+//!
+//! ```
+//! use std::time::Duration;
+//! use tenax_policies::CompiledPolicy;
+//! use tenax_worker::testing::{Harness, TestOutcome};
+//! use tenax_worker::{handler_fn, HandlerError, JobRun};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let flaky = handler_fn(|_| async { Err(HandlerError::transient("HTTP 503").with_status(503)) });
+//! let harness = Harness::new(CompiledPolicy::default());
+//!
+//! // The third failure under the default transient policy: 5 s doubled twice.
+//! let outcome = harness.run(flaky, JobRun::new("http", Vec::new()).with_attempt(2)).await;
+//! assert!(matches!(outcome, TestOutcome::Retry { delay, .. } if delay == Duration::from_secs(20)));
+//! # }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tenax_policies::{BuryReason, CompiledPolicy, Decision, Failure};
+
+use crate::attempt::{Settled, attempt, settle};
+use crate::{DEFAULT_TIMEOUT, Handler, HandlerError, JobRun};
+
+/// What the worker would do after one attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TestOutcome {
+    /// The job completed.
+    Completed,
+    /// It failed and would run again after `delay`.
+    Retry {
+        /// The wait before the next attempt.
+        delay: Duration,
+        /// The failure.
+        error: HandlerError,
+    },
+    /// It failed and would move to the dead letter queue.
+    Buried {
+        /// Why it is not retried.
+        reason: BuryReason,
+        /// The failure.
+        error: HandlerError,
+    },
+}
+
+/// Runs single attempts against a policy.
+#[derive(Clone)]
+pub struct Harness {
+    policy: Arc<CompiledPolicy>,
+    timeout: Duration,
+    draw: f64,
+}
+
+impl Harness {
+    /// A harness deciding with `policy`, with the worker's default attempt timeout.
+    pub fn new(policy: CompiledPolicy) -> Self {
+        Harness {
+            policy: Arc::new(policy),
+            timeout: DEFAULT_TIMEOUT,
+            draw: 0.0,
+        }
+    }
+
+    /// The attempt timeout (as `handler_with_timeout` would set it).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The jitter draw in [0, 1): 0 keeps the full delay, 0.5 takes away half of the
+    /// class's jitter share.
+    #[must_use]
+    pub fn draw(mut self, draw: f64) -> Self {
+        self.draw = draw;
+        self
+    }
+
+    /// Runs one attempt of `job` with `handler` and decides its outcome. `job.attempt`
+    /// is the number of failed attempts before this one.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub async fn run(&self, handler: impl Handler, job: JobRun) -> TestOutcome {
+        let failed_before = job.attempt;
+        let task = tokio::spawn(attempt(Arc::new(handler), job, self.timeout));
+        let error = match settle(task.await) {
+            Settled::Done(Ok(())) => return TestOutcome::Completed,
+            Settled::Done(Err(error)) => error,
+            Settled::Cancelled => HandlerError::transient("the attempt was cancelled"),
+        };
+        self.decide(error, failed_before)
+    }
+
+    /// What the policy decides for `error` after `failed_before` earlier failures.
+    pub fn decide(&self, error: HandlerError, failed_before: u32) -> TestOutcome {
+        let mut failure =
+            Failure::new(&error.class, failed_before.saturating_add(1)).message(&error.message);
+        if let Some(status) = error.status {
+            failure = failure.status(status);
+        }
+        if let Some(hint) = error.retry_after {
+            failure = failure.retry_after(hint);
+        }
+        match self.policy.decide(&failure, self.draw) {
+            Decision::Retry { delay } => TestOutcome::Retry { delay, error },
+            Decision::Bury { reason } => TestOutcome::Buried { reason, error },
+        }
+    }
+}
