@@ -1,0 +1,118 @@
+//! A store wrapper that counts calls, to prove an idle worker makes none.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tenax_core::{
+    Claimed, DeadCursor, DeadFilter, DeadPage, DeadSelector, Enqueued, EventListener, Job,
+    JobError, JobId, JobState, JobStore, Lease, NewJob, Result, StateUpdate, Stats, Store,
+    Timestamp,
+};
+
+pub struct CountingStore {
+    pub inner: Arc<Store>,
+    pub calls: AtomicUsize,
+}
+
+impl CountingStore {
+    pub fn new(inner: Arc<Store>) -> Self {
+        CountingStore {
+            inner,
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn tick(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl JobStore for CountingStore {
+    fn now(&self) -> Timestamp {
+        self.inner.now()
+    }
+    fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
+        self.tick();
+        self.inner.enqueue_batch(jobs)
+    }
+    fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>> {
+        self.tick();
+        self.inner.claim(queue, max)
+    }
+    fn complete(&self, lease: &Lease, state: Option<StateUpdate<'_>>) -> Result<()> {
+        self.tick();
+        self.inner.complete(lease, state)
+    }
+    fn retry(
+        &self,
+        lease: &Lease,
+        run_at: Timestamp,
+        error: JobError,
+        state: Option<StateUpdate<'_>>,
+    ) -> Result<()> {
+        self.tick();
+        self.inner.retry(lease, run_at, error, state)
+    }
+    fn bury(&self, lease: &Lease, error: JobError, state: Option<StateUpdate<'_>>) -> Result<()> {
+        self.tick();
+        self.inner.bury(lease, error, state)
+    }
+    fn release(&self, lease: &Lease) -> Result<()> {
+        self.tick();
+        self.inner.release(lease)
+    }
+    fn next_due(&self, queue: &str) -> Result<Option<Timestamp>> {
+        self.tick();
+        self.inner.next_due(queue)
+    }
+    fn listen(&self) -> EventListener {
+        self.tick();
+        self.inner.listen()
+    }
+    fn job(&self, id: JobId) -> Result<Option<(Job, JobState)>> {
+        self.tick();
+        self.inner.job(id)
+    }
+    fn stats(&self) -> Result<Stats> {
+        self.tick();
+        self.inner.stats()
+    }
+    fn dead_jobs(
+        &self,
+        filter: &DeadFilter,
+        after: Option<DeadCursor>,
+        limit: usize,
+    ) -> Result<DeadPage> {
+        self.tick();
+        self.inner.dead_jobs(filter, after, limit)
+    }
+    fn dead_job(&self, id: JobId) -> Result<Option<Job>> {
+        self.tick();
+        self.inner.dead_job(id)
+    }
+    fn requeue(&self, which: &DeadSelector) -> Result<usize> {
+        self.tick();
+        self.inner.requeue(which)
+    }
+    fn purge_dead(&self, age: Duration) -> Result<usize> {
+        self.tick();
+        self.inner.purge_dead(age)
+    }
+    fn state(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.tick();
+        self.inner.state(key)
+    }
+    fn put_state(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.tick();
+        self.inner.put_state(key, value)
+    }
+    fn flush(&self) -> Result<()> {
+        self.tick();
+        self.inner.flush()
+    }
+}
