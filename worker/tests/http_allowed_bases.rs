@@ -65,7 +65,10 @@ fn bad_bases_are_configuration_errors() {
         "",
     ] {
         let err = AllowedBase::parse(base).expect_err(base);
-        assert!(matches!(err, tenax_worker::Error::Config(_)), "{base}: {err}");
+        assert!(
+            matches!(err, tenax_worker::Error::Config(_)),
+            "{base}: {err}"
+        );
         assert!(err.to_string().contains("allowed base URL"), "{err}");
     }
 }
@@ -97,14 +100,20 @@ async fn a_url_outside_the_bases_is_never_requested() -> Result<()> {
         assert_eq!(refused.class, ErrorClass::PERMANENT);
         let err = run(&handler, payload).await.expect_err("refused at run");
         assert_eq!(err.class, ErrorClass::PERMANENT, "{url}");
-        assert!(err.message.contains("outside the allowed base URLs"), "{err}");
+        assert!(
+            err.message.contains("outside the allowed base URLs"),
+            "{err}"
+        );
     }
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 
     // The same server, under the base, is reached: the count measures something.
-    run(&handler, HttpRequest::get(format!("{target}/api/x")).to_payload())
-        .await
-        .expect("allowed");
+    run(
+        &handler,
+        HttpRequest::get(format!("{target}/api/x")).to_payload(),
+    )
+    .await
+    .expect("allowed");
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     Ok(())
 }
@@ -114,12 +123,21 @@ async fn redirecting_server() -> String {
     let router = Router::new()
         .route(
             "/to",
-            get(|axum::extract::Query(q): axum::extract::Query<Vec<(String, String)>>| async move {
-                let target = q.into_iter().find(|(k, _)| k == "url").map(|(_, v)| v).unwrap_or_default();
-                (StatusCode::FOUND, [(header::LOCATION, target)]).into_response()
-            }),
+            get(
+                |axum::extract::Query(q): axum::extract::Query<Vec<(String, String)>>| async move {
+                    let target = q
+                        .into_iter()
+                        .find(|(k, _)| k == "url")
+                        .map(|(_, v)| v)
+                        .unwrap_or_default();
+                    (StatusCode::FOUND, [(header::LOCATION, target)]).into_response()
+                },
+            ),
         )
-        .route("/loop", get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/loop")]) }))
+        .route(
+            "/loop",
+            get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/loop")]) }),
+        )
         .route("/ok", get(|| async { "arrived" }));
     serve(router).await
 }
@@ -134,12 +152,16 @@ async fn redirects_are_followed_only_within_the_bases() -> Result<()> {
     run(&handler, inside.to_payload()).await.expect("followed");
 
     let away = HttpRequest::get(format!("{base}/to?url={outside}/secret"));
-    let err = run(&handler, away.to_payload()).await.expect_err("not followed");
+    let err = run(&handler, away.to_payload())
+        .await
+        .expect_err("not followed");
     assert_eq!((err.class, err.status), (ErrorClass::PERMANENT, Some(302)));
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 
     let endless = HttpRequest::get(format!("{base}/loop"));
-    let err = run(&handler, endless.to_payload()).await.expect_err("gave up");
+    let err = run(&handler, endless.to_payload())
+        .await
+        .expect_err("gave up");
     assert_eq!((err.class, err.status), (ErrorClass::PERMANENT, Some(302)));
     Ok(())
 }

@@ -9,8 +9,8 @@ use anyhow::Result;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::routing::get;
-use tenax_worker::http::{HttpConfig, HttpHandler, HttpRequest};
 use tenax_policies::{CompiledPolicy, LivePolicy};
+use tenax_worker::http::{HttpConfig, HttpHandler, HttpRequest};
 
 use support::{run, serve};
 
@@ -19,7 +19,13 @@ async fn retry_after_is_honoured_in_both_forms() -> Result<()> {
     let router = Router::new()
         .route(
             "/seconds",
-            get(|| async { (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "7")], "slow down") }),
+            get(|| async {
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "7")],
+                    "slow down",
+                )
+            }),
         )
         .route(
             "/dated",
@@ -36,12 +42,22 @@ async fn retry_after_is_honoured_in_both_forms() -> Result<()> {
             "/undated",
             get(|| async {
                 let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
-                (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, at)], "")
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, at)],
+                    "",
+                )
             }),
         )
         .route(
             "/garbage",
-            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "soon")], "") }),
+            get(|| async {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "soon")],
+                    "",
+                )
+            }),
         );
     let base = serve(router).await;
     let handler = support::handler(&[&base]);
@@ -55,7 +71,10 @@ async fn retry_after_is_honoured_in_both_forms() -> Result<()> {
     assert_eq!(seconds.retry_after, Some(Duration::from_secs(7)));
     assert_eq!(seconds.status, Some(429));
 
-    assert_eq!(fail("/dated").await.retry_after, Some(Duration::from_secs(30)));
+    assert_eq!(
+        fail("/dated").await.retry_after,
+        Some(Duration::from_secs(30))
+    );
 
     // The server stamps its own Date (to the second), so allow for a second either way.
     let undated = fail("/undated").await.retry_after.expect("a hint");
@@ -80,7 +99,12 @@ async fn the_body_snippet_is_collapsed_and_cut_to_snippet_bytes() -> Result<()> 
     let router = Router::new()
         .route(
             "/short",
-            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "  upstream\n\n  is   down \n") }),
+            get(|| async {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "  upstream\n\n  is   down \n",
+                )
+            }),
         )
         .route(
             "/huge",
@@ -90,15 +114,27 @@ async fn the_body_snippet_is_collapsed_and_cut_to_snippet_bytes() -> Result<()> 
     let base = serve(router).await;
     let handler = handler_with_snippet(&base, 16);
 
-    let short = run(&handler, HttpRequest::get(format!("{base}/short")).to_payload())
-        .await
-        .expect_err("a failure");
-    assert_eq!(short.message, "HTTP 503 Service Unavailable: upstream is down");
+    let short = run(
+        &handler,
+        HttpRequest::get(format!("{base}/short")).to_payload(),
+    )
+    .await
+    .expect_err("a failure");
+    assert_eq!(
+        short.message,
+        "HTTP 503 Service Unavailable: upstream is down"
+    );
 
-    let huge = run(&handler, HttpRequest::get(format!("{base}/huge")).to_payload())
-        .await
-        .expect_err("a failure");
-    assert_eq!(huge.message, format!("HTTP 502 Bad Gateway: {}…", "x".repeat(16)));
+    let huge = run(
+        &handler,
+        HttpRequest::get(format!("{base}/huge")).to_payload(),
+    )
+    .await
+    .expect_err("a failure");
+    assert_eq!(
+        huge.message,
+        format!("HTTP 502 Bad Gateway: {}…", "x".repeat(16))
+    );
     Ok(())
 }
 
@@ -107,7 +143,11 @@ async fn a_large_successful_body_is_not_a_failure() -> Result<()> {
     let router = Router::new().route("/big", get(|| async { "y".repeat(4 << 20) }));
     let base = serve(router).await;
     let handler = support::handler(&[&base]);
-    let outcome = run(&handler, HttpRequest::get(format!("{base}/big")).to_payload()).await;
+    let outcome = run(
+        &handler,
+        HttpRequest::get(format!("{base}/big")).to_payload(),
+    )
+    .await;
     assert!(outcome.is_ok(), "{outcome:?}");
     Ok(())
 }

@@ -74,3 +74,54 @@ impl HttpConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_contradictions_are_named() {
+        assert!(HttpConfig::default().validate().is_ok());
+        let cases = [
+            (
+                HttpConfig {
+                    default_timeout: Duration::ZERO,
+                    ..Default::default()
+                },
+                "default_timeout",
+            ),
+            (
+                HttpConfig {
+                    connect_timeout: Duration::ZERO,
+                    ..Default::default()
+                },
+                "connect_timeout",
+            ),
+            (
+                HttpConfig {
+                    max_timeout: Duration::from_secs(1),
+                    ..Default::default()
+                },
+                "exceeds max_timeout",
+            ),
+            (
+                HttpConfig {
+                    snippet_bytes: 1 << 20,
+                    ..Default::default()
+                },
+                "snippet_bytes",
+            ),
+            (
+                HttpConfig {
+                    user_agent: "tenax\n".into(),
+                    ..Default::default()
+                },
+                "user_agent",
+            ),
+        ];
+        for (config, setting) in cases {
+            let err = config.validate().expect_err(setting);
+            assert!(err.to_string().contains(setting), "{err}");
+        }
+    }
+}

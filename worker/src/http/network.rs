@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn the_first_telling_cause_wins() {
-        let outer = io::Error::new(io::ErrorKind::Other, wrapped(io::ErrorKind::BrokenPipe));
+        let outer = io::Error::other(wrapped(io::ErrorKind::BrokenPipe));
         assert_eq!(from_chain(&outer), NetworkFailure::ConnectionReset);
         let refused = Wrap(Box::new(io::Error::from(io::ErrorKind::ConnectionRefused)));
         assert_eq!(
