@@ -49,6 +49,7 @@
 
 mod allowed;
 mod config;
+mod fields;
 mod handler;
 mod network;
 mod redirect;

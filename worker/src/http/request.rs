@@ -13,40 +13,11 @@ use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::Url;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::HeaderMap;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::RequestError;
-
-/// Methods a job may use. CONNECT opens a tunnel and TRACE echoes the request back
-/// (credentials included); neither calls an API.
-const METHODS: [Method; 7] = [
-    Method::GET,
-    Method::HEAD,
-    Method::POST,
-    Method::PUT,
-    Method::PATCH,
-    Method::DELETE,
-    Method::OPTIONS,
-];
-
-/// Headers the client owns: framing, routing and hop-by-hop headers. Letting a payload
-/// set them would allow request smuggling or misrouting.
-const FORBIDDEN_HEADERS: [&str; 12] = [
-    "host",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authorization",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "upgrade",
-    "expect",
-];
+use super::{RequestError, fields};
 
 /// A request body.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,7 +135,7 @@ impl HttpRequest {
             (None, None) => None,
         };
         let method = match raw.method {
-            Some(method) => parse_method(&method)?,
+            Some(method) => fields::parse_method(&method)?,
             None if body.is_some() => Method::POST,
             None => Method::GET,
         };
@@ -173,7 +144,11 @@ impl HttpRequest {
             url: raw.url,
             headers: raw.headers,
             body,
-            timeout: raw.timeout.as_ref().map(parse_timeout).transpose()?,
+            timeout: raw
+                .timeout
+                .as_ref()
+                .map(fields::parse_timeout)
+                .transpose()?,
         };
         request.check()?;
         Ok(request)
@@ -208,7 +183,7 @@ impl HttpRequest {
     /// URL's syntax (http or https, a host, no credentials), the headers and a non-zero
     /// timeout.
     pub fn check(&self) -> Result<(), RequestError> {
-        parse_method(self.method.as_str())?;
+        fields::parse_method(self.method.as_str())?;
         self.parsed_url()?;
         self.header_map()?;
         if self.timeout == Some(Duration::ZERO) {
@@ -240,27 +215,7 @@ impl HttpRequest {
 
     /// The headers, validated.
     pub(crate) fn header_map(&self) -> Result<HeaderMap, RequestError> {
-        let mut map = HeaderMap::with_capacity(self.headers.len());
-        for (name, value) in &self.headers {
-            let refuse = |reason: String| RequestError::Header {
-                name: name.clone(),
-                reason,
-            };
-            let parsed = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| refuse("not a valid header name".into()))?;
-            if FORBIDDEN_HEADERS.contains(&parsed.as_str()) {
-                return Err(refuse(
-                    "set by the HTTP client; a job may not set it".into(),
-                ));
-            }
-            let value = HeaderValue::from_str(value).map_err(|_| {
-                refuse("the value may hold only visible ASCII characters, spaces and tabs".into())
-            })?;
-            if map.insert(parsed, value).is_some() {
-                return Err(refuse("given twice (header names ignore case)".into()));
-            }
-        }
-        Ok(map)
+        fields::header_map(&self.headers)
     }
 }
 
@@ -284,33 +239,4 @@ struct RawRequest {
 /// `"json": null` is a body (the JSON `null`), not an absent one.
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(deserializer).map(Some)
-}
-
-fn parse_method(method: &str) -> Result<Method, RequestError> {
-    let upper = method.to_ascii_uppercase();
-    if let Some(known) = METHODS.iter().find(|m| m.as_str() == upper) {
-        return Ok(known.clone());
-    }
-    let reason = match upper.as_str() {
-        "CONNECT" | "TRACE" => "CONNECT and TRACE are not allowed",
-        _ => "expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
-    };
-    Err(RequestError::Method {
-        method: method.to_owned(),
-        reason,
-    })
-}
-
-fn parse_timeout(value: &Value) -> Result<Duration, RequestError> {
-    let parsed = match value {
-        Value::Number(n) => n.as_u64().map(Duration::from_millis),
-        Value::String(s) => humantime::parse_duration(s).ok(),
-        _ => None,
-    };
-    parsed.ok_or_else(|| {
-        RequestError::Timeout(format!(
-            "`{value}` is not a duration; give a string such as \"30s\" or an integer \
-             number of milliseconds"
-        ))
-    })
 }
