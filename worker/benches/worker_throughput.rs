@@ -35,8 +35,14 @@ fn main() {
     println!("tenax-worker benchmarks, {runs} runs each (median, min..max)");
     if on("drain") {
         let jobs = if quick { 50_000 } else { 200_000 };
-        let rates: Vec<f64> = (0..runs).map(|_| runtime.block_on(drain(jobs, 32))).collect();
-        report(&format!("drain {jobs} no-op jobs, concurrency 32"), "jobs/s", rates);
+        let rates: Vec<f64> = (0..runs)
+            .map(|_| runtime.block_on(drain(jobs, 32)))
+            .collect();
+        report(
+            &format!("drain {jobs} no-op jobs, concurrency 32"),
+            "jobs/s",
+            rates,
+        );
     }
     if on("latency") {
         let samples = if quick { 500 } else { 2_000 };
@@ -47,8 +53,16 @@ fn main() {
             p50s.push(p50);
             p99s.push(p99);
         }
-        report(&format!("enqueue-to-start p50 ({samples} jobs, idle worker)"), "ms", p50s);
-        report(&format!("enqueue-to-start p99 ({samples} jobs, idle worker)"), "ms", p99s);
+        report(
+            &format!("enqueue-to-start p50 ({samples} jobs, idle worker)"),
+            "ms",
+            p50s,
+        );
+        report(
+            &format!("enqueue-to-start p99 ({samples} jobs, idle worker)"),
+            "ms",
+            p99s,
+        );
     }
 }
 
@@ -69,7 +83,10 @@ async fn drain(jobs: usize, concurrency: usize) -> f64 {
     let store = store(dir.path(), Durability::Buffered);
     let payload = vec![b'x'; 256];
     for chunk in (0..jobs).collect::<Vec<_>>().chunks(10_000) {
-        let batch = chunk.iter().map(|_| NewJob::new("noop", payload.clone())).collect();
+        let batch = chunk
+            .iter()
+            .map(|_| NewJob::new("noop", payload.clone()))
+            .collect();
         store.enqueue_batch(batch).expect("enqueue");
     }
     let done = Arc::new(AtomicU64::new(0));
@@ -127,7 +144,8 @@ async fn latency(samples: usize) -> (f64, f64) {
     for _ in 0..samples {
         let p = producer.clone();
         let acked = tokio::task::spawn_blocking(move || {
-            p.enqueue(NewJob::new("noop", vec![b'x'; 256])).expect("enqueue");
+            p.enqueue(NewJob::new("noop", vec![b'x'; 256]))
+                .expect("enqueue");
             Instant::now()
         })
         .await

@@ -4,7 +4,11 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod counting;
+mod loopback;
 pub mod recorder;
+
+#[allow(unused_imports)]
+pub use loopback::*;
 
 use std::path::Path;
 use std::sync::Arc;

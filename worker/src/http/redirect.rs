@@ -1,0 +1,29 @@
+//! Redirects are followed only within the allow-list.
+//!
+//! Without this, an allowed downstream (or anyone who can make it answer `302`) could
+//! send the worker anywhere. A redirect the policy refuses is not an error: the `3xx`
+//! response itself comes back and the built-in table classifies it as `permanent`.
+
+use std::sync::Arc;
+
+use reqwest::redirect::{Attempt, Policy};
+
+use super::AllowedBases;
+
+/// The most redirects followed for one request; the next `3xx` is returned as is.
+pub(crate) const MAX_REDIRECTS: usize = 5;
+
+/// A redirect policy that follows at most [`MAX_REDIRECTS`] redirects, each to an
+/// allowed URL.
+pub(crate) fn policy(allowed: Arc<AllowedBases>) -> Policy {
+    Policy::custom(move |attempt: Attempt<'_>| {
+        // `previous` starts with the original URL, which is not a redirect.
+        let followed = attempt.previous().len().saturating_sub(1);
+        if followed < MAX_REDIRECTS && allowed.allows(attempt.url()) {
+            attempt.follow()
+        } else {
+            tracing::debug!(to = %attempt.url(), followed, "redirect not followed");
+            attempt.stop()
+        }
+    })
+}
