@@ -1,5 +1,125 @@
-//! The `tenax` binary: daemon, command line, configuration and demo.
+//! The `tenax` binary: the daemon, the command line, the configuration and the demo.
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage error (from clap).
 
-fn main() -> anyhow::Result<()> {
-    Ok(())
+#![forbid(unsafe_code)]
+
+mod cli;
+mod client;
+mod commands;
+mod config;
+mod daemon;
+mod demo;
+mod logging;
+mod offline;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+
+use crate::cli::{Cli, Command, ConfigCommand, DlqCommand, JobCommand, PolicyCommand};
+use crate::config::Config;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("tenax: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("tenax: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Run { target, json_logs } => {
+            let mut config = Config::load(target.config.as_deref())?;
+            if let Some(addr) = target.api {
+                config.api.addr = addr.parse().map_err(|e| anyhow::anyhow!("--api {addr:?}: {e}"))?;
+            }
+            if target.token.is_some() {
+                config.api.token = target.token;
+            }
+            config.check_api_exposure()?;
+            logging::init(&config.log.level, json_logs || config.log.json());
+            daemon::run(config).await?;
+        }
+        Command::Enqueue(args) => commands::enqueue(args).await?,
+        Command::Stats { target, json } => commands::stats(&target, json).await?,
+        Command::Job {
+            command: JobCommand::Show { target, id },
+        } => commands::show_job(&target, id).await?,
+        Command::Dlq { command } => match command {
+            DlqCommand::List {
+                target,
+                filter,
+                limit,
+                cursor,
+                json,
+            } => commands::dlq_list(&target, &filter, limit, cursor, json).await?,
+            DlqCommand::Show { target, id } => commands::dlq_show(&target, id).await?,
+            DlqCommand::Requeue {
+                target,
+                ids,
+                filter,
+                all,
+            } => commands::dlq_requeue(&target, &ids, &filter, all).await?,
+            DlqCommand::Purge { target, older_than } => {
+                commands::dlq_purge(&target, &older_than).await?;
+            }
+        },
+        Command::Breaker { target } => commands::get_json(&target, "/v1/breaker").await?,
+        Command::Policy { command } => match command {
+            PolicyCommand::Check { file, json } => return policy_check(&file, json),
+            PolicyCommand::Show { target } => commands::get_json(&target, "/v1/policy").await?,
+        },
+        Command::Config { command } => match command {
+            ConfigCommand::Defaults => print!("{}", config::defaults_toml()),
+            ConfigCommand::Check { file } => {
+                let config = Config::load(Some(&file))?;
+                println!("{} is valid.", file.display());
+                println!("{config:#?}");
+            }
+        },
+        Command::Demo { jobs } => {
+            logging::init("warn", false);
+            let summary = demo::run(demo::DemoOptions {
+                jobs,
+                ..demo::DemoOptions::default()
+            })
+            .await?;
+            if !summary.accounting_holds() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tenax policy check FILE`: works offline; exit 1 for an invalid script.
+fn policy_check(file: &std::path::Path, json: bool) -> Result<ExitCode> {
+    match tenax_policies::CompiledPolicy::load_file(file) {
+        Ok(policy) => {
+            let report = tenax_policies::CheckReport::new(&policy);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("tenax: {err}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

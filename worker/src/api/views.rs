@@ -1,0 +1,189 @@
+//! How jobs, stats and times look in API answers.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tenax_core::{Job, JobState, QueueCounts, Stats, Timestamp};
+
+use super::error::ApiError;
+
+/// RFC 3339 in UTC with milliseconds.
+pub(crate) fn time(t: Timestamp) -> String {
+    humantime::format_rfc3339_millis(t.to_system_time()).to_string()
+}
+
+/// A point in time as given by a client: RFC 3339, or integer Unix milliseconds.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+pub(crate) enum TimeSpec {
+    Millis(u64),
+    Text(String),
+}
+
+impl TimeSpec {
+    pub(crate) fn resolve(&self, key: &str) -> Result<Timestamp, ApiError> {
+        match self {
+            TimeSpec::Millis(ms) => Ok(Timestamp::from_millis(*ms)),
+            TimeSpec::Text(text) => text.parse::<u64>().map(Timestamp::from_millis).or_else(|_| {
+                humantime::parse_rfc3339_weak(text.trim())
+                    .map(Timestamp::from)
+                    .map_err(|e| {
+                        ApiError::unprocessable(
+                            "invalid_time",
+                            format!("`{key}`: {text:?} is not an RFC 3339 time or Unix milliseconds ({e})"),
+                        )
+                    })
+            }),
+        }
+    }
+}
+
+/// A duration as given by a client: "30s", "1h 30m", or integer milliseconds.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+pub(crate) enum DurationSpec {
+    Millis(u64),
+    Text(String),
+}
+
+impl DurationSpec {
+    pub(crate) fn resolve(&self, key: &str) -> Result<Duration, ApiError> {
+        match self {
+            DurationSpec::Millis(ms) => Ok(Duration::from_millis(*ms)),
+            DurationSpec::Text(text) => text.parse::<u64>().map(Duration::from_millis).or_else(|_| {
+                humantime::parse_duration(text.trim()).map_err(|e| {
+                    ApiError::unprocessable(
+                        "invalid_duration",
+                        format!("`{key}`: {text:?} is not a duration like \"30s\" or \"1h 30m\" ({e})"),
+                    )
+                })
+            }),
+        }
+    }
+}
+
+/// A job as the API shows it.
+#[derive(Serialize)]
+pub(crate) struct JobView {
+    id: u64,
+    queue: String,
+    kind: String,
+    state: &'static str,
+    /// The payload as JSON when it is JSON, else as text (lossy UTF-8).
+    payload: serde_json::Value,
+    attempt: u32,
+    crashes: u32,
+    run_at: String,
+    enqueued_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dead_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dedup_key: Option<String>,
+    last_error: Option<ErrorView>,
+}
+
+#[derive(Serialize)]
+struct ErrorView {
+    class: String,
+    message: String,
+    at: String,
+}
+
+impl JobView {
+    pub(crate) fn new(job: Job, state: JobState) -> Self {
+        let payload = serde_json::from_slice(&job.payload).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(&job.payload).into_owned())
+        });
+        JobView {
+            id: job.id.get(),
+            queue: job.queue,
+            kind: job.kind,
+            state: match state {
+                JobState::Pending if job.attempt > 0 => "retrying",
+                JobState::Pending => "waiting",
+                JobState::Running => "running",
+                JobState::Dead => "dead",
+            },
+            payload,
+            attempt: job.attempt,
+            crashes: job.crashes,
+            run_at: time(job.run_at),
+            enqueued_at: time(job.enqueued_at),
+            dead_at: job.dead_at.map(time),
+            dedup_key: job.dedup_key,
+            last_error: job.last_error.map(|e| ErrorView {
+                class: e.class,
+                message: e.message,
+                at: time(e.at),
+            }),
+        }
+    }
+}
+
+/// Counts and heads per queue.
+#[derive(Serialize)]
+pub(crate) struct StatsView {
+    at: String,
+    total: CountsView,
+    queues: std::collections::BTreeMap<String, QueueView>,
+}
+
+#[derive(Serialize)]
+struct QueueView {
+    #[serde(flatten)]
+    counts: CountsView,
+    /// The pending job due first: its id and due time.
+    next_due: Option<DueView>,
+}
+
+#[derive(Serialize)]
+struct DueView {
+    id: u64,
+    run_at: String,
+}
+
+#[derive(Serialize)]
+struct CountsView {
+    waiting: u64,
+    retrying: u64,
+    running: u64,
+    dead: u64,
+    completed: u64,
+    enqueued: u64,
+}
+
+impl From<&QueueCounts> for CountsView {
+    fn from(c: &QueueCounts) -> Self {
+        CountsView {
+            waiting: c.waiting,
+            retrying: c.retrying,
+            running: c.running,
+            dead: c.dead,
+            completed: c.completed,
+            enqueued: c.enqueued,
+        }
+    }
+}
+
+impl From<&Stats> for StatsView {
+    fn from(s: &Stats) -> Self {
+        StatsView {
+            at: time(s.at),
+            total: (&s.total).into(),
+            queues: s
+                .queues
+                .iter()
+                .map(|(name, q)| {
+                    let view = QueueView {
+                        counts: (&q.counts).into(),
+                        next_due: q.next_due.map(|d| DueView {
+                            id: d.id.get(),
+                            run_at: time(d.run_at),
+                        }),
+                    };
+                    (name.clone(), view)
+                })
+                .collect(),
+        }
+    }
+}

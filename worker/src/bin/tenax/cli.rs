@@ -1,0 +1,224 @@
+//! The command line: what each command takes. `--help` on every command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// tenax: a durable job queue and worker for flaky downstream services.
+///
+/// Exit codes: 0 success, 1 failure, 2 usage error.
+#[derive(Parser, Debug)]
+#[command(name = "tenax", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Where to find the daemon: config file, then flags and environment.
+#[derive(Args, Debug, Clone, Default)]
+pub(crate) struct Target {
+    /// Configuration file (TOML); its API address, token and data directory are used.
+    #[arg(long, short, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// The daemon's API address (host:port or URL). Default: from the config, else
+    /// 127.0.0.1:7450.
+    #[arg(long, global = true, env = "TENAX_API_ADDR", value_name = "ADDR")]
+    pub(crate) api: Option<String>,
+    /// The API's bearer token.
+    #[arg(long, global = true, env = "TENAX_API_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Run the daemon: store, worker, policy hot reload and the HTTP API.
+    Run {
+        #[command(flatten)]
+        target: Target,
+        /// Log as JSON lines instead of human-readable text.
+        #[arg(long)]
+        json_logs: bool,
+    },
+    /// Enqueue a job (from arguments), or many (JSON lines on stdin with `-`).
+    Enqueue(EnqueueArgs),
+    /// Counts per queue and state.
+    Stats {
+        #[command(flatten)]
+        target: Target,
+        /// Print the JSON answer instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect one job.
+    Job {
+        #[command(subcommand)]
+        command: JobCommand,
+    },
+    /// The dead letter queue: list, show, requeue, purge.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// The circuit breaker's state.
+    Breaker {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Policy scripts: check one offline, or show the daemon's.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// The configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// A self-contained demo: a flaky mock media server, an outage, retries, the DLQ.
+    Demo {
+        /// How many jobs to enqueue.
+        #[arg(long, default_value_t = 300)]
+        jobs: usize,
+    },
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct EnqueueArgs {
+    #[command(flatten)]
+    pub(crate) target: Target,
+    /// The job's kind (`http` for the HTTP handler), or `-` to read JSON lines from
+    /// stdin, each a job object as `POST /v1/jobs` takes it.
+    pub(crate) kind: String,
+    /// The payload, as JSON (for `http`: `{"url": "...", "method": "POST", ...}`).
+    pub(crate) payload: Option<String>,
+    /// The queue. Default: the daemon's queue.
+    #[arg(long)]
+    pub(crate) queue: Option<String>,
+    /// A deduplication key: while a live job holds it, this one is not added.
+    #[arg(long)]
+    pub(crate) dedup_key: Option<String>,
+    /// With `--dedup-key`: replace the waiting job's payload instead of keeping it.
+    #[arg(long, requires = "dedup_key")]
+    pub(crate) replace: bool,
+    /// Run after this delay ("30s", "5m").
+    #[arg(long, conflicts_with = "run_at")]
+    pub(crate) delay: Option<String>,
+    /// Run at this time (RFC 3339).
+    #[arg(long)]
+    pub(crate) run_at: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum JobCommand {
+    /// A job, its state, attempts and last error.
+    Show {
+        #[command(flatten)]
+        target: Target,
+        /// The job id.
+        id: u64,
+    },
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub(crate) struct DeadFilterArgs {
+    /// Only this queue.
+    #[arg(long)]
+    pub(crate) queue: Option<String>,
+    /// Only this kind.
+    #[arg(long)]
+    pub(crate) kind: Option<String>,
+    /// Only this final error class.
+    #[arg(long)]
+    pub(crate) class: Option<String>,
+    /// Only jobs that died at or after this time (RFC 3339).
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// Only jobs that died before this time (RFC 3339).
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+}
+
+impl DeadFilterArgs {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.is_none()
+            && self.kind.is_none()
+            && self.class.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum DlqCommand {
+    /// Dead jobs, newest last, a page at a time.
+    List {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        filter: DeadFilterArgs,
+        /// Page size (1 to 1000).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Continue after this cursor (printed at the end of a full page).
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Print the JSON answer instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One dead job with its full record.
+    Show {
+        #[command(flatten)]
+        target: Target,
+        /// The job id.
+        id: u64,
+    },
+    /// Move dead jobs back to the queue (attempts reset): by id, by filter, or all.
+    Requeue {
+        #[command(flatten)]
+        target: Target,
+        /// Job ids.
+        ids: Vec<u64>,
+        #[command(flatten)]
+        filter: DeadFilterArgs,
+        /// Every dead job.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Delete dead jobs older than an age.
+    Purge {
+        #[command(flatten)]
+        target: Target,
+        /// The age ("7d", "12h"; "0s" purges every dead job).
+        #[arg(long, value_name = "AGE")]
+        older_than: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum PolicyCommand {
+    /// Check a policy script offline; print the effective policy and the schedules.
+    Check {
+        /// The script.
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The daemon's live policy: version, hash, last reload error, report.
+    Show {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ConfigCommand {
+    /// Print the complete default configuration, with a comment per key.
+    Defaults,
+    /// Check a configuration file and print the effective configuration.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+}

@@ -1,0 +1,91 @@
+//! Reading the data directory directly when no daemon answers, for `tenax stats` and
+//! `tenax dlq list|show`.
+
+
+use anyhow::{Result, bail};
+use serde_json::{Value, json};
+use tenax_core::{DeadCursor, DeadFilter, Error, JobId, JobState, Store, Timestamp};
+
+use crate::cli::DeadFilterArgs;
+use crate::config::Config;
+
+/// Opens the store of a daemon that is not running; says so clearly when it is running
+/// but its API does not answer.
+fn open(config: &Config, addr: &str) -> Result<Store> {
+    let dir = &config.data_dir;
+    if !dir.exists() {
+        bail!(
+            "no tenax daemon answers at {addr}, and there is no data directory at {}",
+            dir.display()
+        );
+    }
+    match Store::open(dir, config.store_options()) {
+        Ok(store) => {
+            eprintln!("(no daemon at {addr}: reading {} directly)", dir.display());
+            Ok(store)
+        }
+        Err(Error::Locked { pid, .. }) => bail!(
+            "the daemon (pid {}) holds {} but its API at {addr} does not answer; \
+             check the API address and that the daemon is healthy",
+            pid.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
+            dir.display()
+        ),
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub(crate) fn stats(config: &Config, addr: &str) -> Result<Value> {
+    let store = open(config, addr)?;
+    Ok(tenax_worker::api::stats_json(&store.stats()?))
+}
+
+pub(crate) fn dead_page(
+    config: &Config,
+    addr: &str,
+    args: &DeadFilterArgs,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Value> {
+    let store = open(config, addr)?;
+    let mut filter = DeadFilter::default();
+    if let Some(q) = &args.queue {
+        filter = filter.queue(q.clone());
+    }
+    if let Some(k) = &args.kind {
+        filter = filter.kind(k.clone());
+    }
+    if let Some(c) = &args.class {
+        filter = filter.class(c.clone());
+    }
+    if let Some(t) = &args.since {
+        filter = filter.since(time(t)?);
+    }
+    if let Some(t) = &args.until {
+        filter = filter.until(time(t)?);
+    }
+    let cursor = cursor.map(str::parse::<DeadCursor>).transpose()?;
+    let page = store.dead_jobs(&filter, cursor, limit.clamp(1, 1000))?;
+    let jobs: Vec<Value> = page
+        .jobs
+        .into_iter()
+        .map(|j| tenax_worker::api::job_json(j, JobState::Dead))
+        .collect();
+    let mut answer = json!({ "jobs": jobs });
+    if let Some(next) = page.next {
+        answer["next"] = Value::String(next.to_string());
+    }
+    Ok(answer)
+}
+
+pub(crate) fn dead_job(config: &Config, addr: &str, id: u64) -> Result<Value> {
+    let store = open(config, addr)?;
+    match store.dead_job(JobId::new(id))? {
+        Some(job) => Ok(tenax_worker::api::job_json(job, JobState::Dead)),
+        None => bail!("job {id} is not in the dead letter queue"),
+    }
+}
+
+fn time(text: &str) -> Result<Timestamp> {
+    Ok(Timestamp::from(humantime::parse_rfc3339_weak(text.trim())?))
+}
+

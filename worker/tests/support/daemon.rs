@@ -1,0 +1,158 @@
+//! A real `tenax run` process on a random loopback port and a temporary data directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The `tenax` binary built for these tests.
+pub const TENAX: &str = env!("CARGO_BIN_EXE_tenax");
+
+/// A running daemon; killed when dropped.
+pub struct Daemon {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    /// `127.0.0.1:PORT`
+    pub addr: String,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    logs: mpsc::Receiver<String>,
+}
+
+impl Daemon {
+    /// Starts `tenax run` with a config holding `extra` TOML (sections allowed) after the
+    /// data directory and a port-0 API address.
+    pub fn start(extra: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(dir, extra)
+    }
+
+    pub fn start_in(dir: tempfile::TempDir, extra: &str) -> Daemon {
+        let config = dir.path().join("tenax.toml");
+        let data = dir.path().join("data");
+        let text = format!(
+            "data_dir = {data:?}\n{extra}\n",
+            data = data.display().to_string()
+        );
+        let text = if text.contains("[api]") {
+            text
+        } else {
+            format!("{text}\n[api]\naddr = \"127.0.0.1:0\"\n")
+        };
+        std::fs::write(&config, text).expect("write config");
+        let mut child = Command::new(TENAX)
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .env_remove("TENAX_API_ADDR")
+            .env_remove("TENAX_API_TOKEN")
+            .env_remove("TENAX_DATA_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tenax run");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, logs) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut daemon = Daemon {
+            child,
+            url: String::new(),
+            addr: String::new(),
+            dir,
+            config,
+            logs,
+        };
+        let line = daemon
+            .wait_for_log("tenax is running", Duration::from_secs(30))
+            .expect("the daemon started");
+        let start = line.find("api=http://").expect("the start-up log names the API") + 4;
+        let url: String = line[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+        daemon.addr = url.trim_start_matches("http://").to_owned();
+        daemon.url = url;
+        daemon
+    }
+
+    /// Waits for a log line containing `needle`; `None` if the process ended or time ran out.
+    pub fn wait_for_log(&mut self, needle: &str, limit: Duration) -> Option<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.logs.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return Some(line),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().expect("wait for tenax");
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a `tenax` command to completion; returns (exit code, stdout, stderr).
+pub fn tenax(args: &[&str]) -> (i32, String, String) {
+    tenax_in(args, None)
+}
+
+pub fn tenax_in(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(TENAX)
+        .args(args)
+        .env_remove("TENAX_API_ADDR")
+        .env_remove("TENAX_API_TOKEN")
+        .env_remove("TENAX_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tenax");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).expect("write stdin");
+    }
+    drop(input);
+    let out = child.wait_with_output().expect("tenax output");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, for at most `limit`.
+pub async fn eventually<T>(limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not reached within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
