@@ -63,7 +63,7 @@ impl Progress {
     fn note(&self, tty: bool, note: &str) {
         let prefix = if tty { CLEAR_LINE } else { "" };
         eprintln!(
-            "{prefix}{:>6.1}s  {note}",
+            "{prefix}{:>4.1}s  {note}",
             self.started.elapsed().as_secs_f64()
         );
         if tty {
@@ -71,11 +71,15 @@ impl Progress {
         }
     }
 
-    /// Draws the status line.
+    /// Draws the status line. On a terminal it is cut to the terminal's width: a line
+    /// that wraps cannot be rewritten in place.
     fn status(&self, tty: bool) {
-        let line = self.line();
+        let mut line = self.line();
         let mut err = std::io::stderr().lock();
         let _ = if tty {
+            if let Some((cut, _)) = line.char_indices().nth(width().saturating_sub(1)) {
+                line.truncate(cut);
+            }
             write!(err, "{CLEAR_LINE}{line}")
         } else {
             writeln!(err, "{line}")
@@ -83,31 +87,39 @@ impl Progress {
         let _ = err.flush();
     }
 
+    /// `  8.6s  delivered 98/300  retrying 23  running 2  dead 2  breaker closed`: the
+    /// jobs waiting for their first attempt are left out to keep it within 80 columns.
     fn line(&self) -> String {
         let elapsed = self.started.elapsed().as_secs_f64();
         let Ok(stats) = self.store.stats() else {
-            return format!("{elapsed:>6.1}s  (store unreadable)");
+            return format!("{elapsed:>4.1}s  (store unreadable)");
         };
         let c = stats.total;
         let now_ms = stats.at.as_millis();
         let breaker = breaker_text(&self.breaker.borrow(), now_ms);
         format!(
-            "{elapsed:>6.1}s  delivered {}/{}  waiting {}  retrying {}  running {}  dead {}  breaker {breaker}",
-            c.completed, self.total, c.waiting, c.retrying, c.running, c.dead
+            "{elapsed:>4.1}s  delivered {}/{}  retrying {}  running {}  dead {}  breaker {breaker}",
+            c.completed, self.total, c.retrying, c.running, c.dead
         )
     }
 }
 
-/// `closed`, `open (probe in 1.2 s)` or `half-open (probing)`.
+/// The terminal's width from `COLUMNS` when the shell exports it, else 80.
+fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&w: &usize| w >= 20)
+        .unwrap_or(80)
+}
+
+/// `closed`, `OPEN, probe 2s` (whole seconds until the next probe) or `half-open`.
 fn breaker_text(view: &BreakerView, now_ms: u64) -> String {
     match view.state {
         BreakerState::Closed => "closed".to_owned(),
-        BreakerState::HalfOpen => "half-open (probing)".to_owned(),
+        BreakerState::HalfOpen => "half-open".to_owned(),
         BreakerState::Open => match view.probe_at_ms {
-            Some(at) => format!(
-                "OPEN (probe in {:.1} s)",
-                Duration::from_millis(at.saturating_sub(now_ms)).as_secs_f64()
-            ),
+            Some(at) => format!("OPEN, probe {}s", at.saturating_sub(now_ms).div_ceil(1000)),
             None => "OPEN".to_owned(),
         },
     }
