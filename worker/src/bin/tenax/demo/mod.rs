@@ -14,6 +14,7 @@
 
 mod breaker;
 mod downstream;
+mod plan;
 mod policy;
 mod progress;
 mod summary;
@@ -30,7 +31,8 @@ use tenax_worker::http::{HttpConfig, HttpHandler, HttpRequest};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use downstream::{Downstream, MockTiming, Plan};
+use downstream::{Downstream, MockTiming};
+use plan::Plan;
 pub(crate) use summary::DemoSummary;
 
 /// How to run the demo. Every field has a default; `tenax demo` needs none.
