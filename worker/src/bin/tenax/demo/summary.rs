@@ -151,13 +151,18 @@ impl DemoSummary {
         let b = &self.breaker;
         let paused: Duration = b.paused.iter().sum();
         let failed_probes = b.openings.saturating_sub(u64::from(b.outages));
-        writeln!(
-            out,
-            "  breaker       opened {} time(s), {} more after failed probes; queue paused {:.1} s",
-            b.outages,
-            failed_probes,
-            paused.as_secs_f64()
-        )?;
+        let still_open = (b.paused.len() as u64) < u64::from(b.outages);
+        let mut text = match b.outages {
+            0 => "never opened".to_owned(),
+            n => format!("opened {n} time(s), {failed_probes} more after failed probes"),
+        };
+        if !b.paused.is_empty() {
+            text.push_str(&format!("; queue paused {:.1} s", paused.as_secs_f64()));
+        }
+        if still_open {
+            text.push_str("; still open at the end");
+        }
+        writeln!(out, "  breaker       {text}")?;
         match self.downstream_outage {
             Some(d) => writeln!(
                 out,
