@@ -78,7 +78,10 @@ pub(crate) enum Command {
     Demo {
         /// How many jobs to enqueue.
         #[arg(long, default_value_t = 300)]
-        jobs: usize,
+        jobs: u32,
+        /// Seed for which items misbehave.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
     },
 }
 

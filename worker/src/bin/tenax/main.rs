@@ -90,10 +90,12 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
                 println!("{config:#?}");
             }
         },
-        Command::Demo { jobs } => {
-            logging::init("warn", false);
+        Command::Demo { jobs, seed } => {
+            // Worker logs would break up the demo's status line: errors only.
+            logging::init("error", false);
             let summary = demo::run(demo::DemoOptions {
                 jobs,
+                seed,
                 ..demo::DemoOptions::default()
             })
             .await?;
