@@ -8,7 +8,12 @@ use serde_json::{Value, json};
 use support::daemon::Daemon;
 
 async fn enqueued(client: &reqwest::Client, daemon: &Daemon) -> Result<u64> {
-    let stats: Value = client.get(format!("{}/v1/stats", daemon.url)).send().await?.json().await?;
+    let stats: Value = client
+        .get(format!("{}/v1/stats", daemon.url))
+        .send()
+        .await?
+        .json()
+        .await?;
     Ok(stats["total"]["enqueued"].as_u64().unwrap_or(0))
 }
 
@@ -22,48 +27,77 @@ async fn bad_requests_get_a_clear_4xx_and_store_nothing() -> Result<()> {
     let good_payload = json!({ "url": "http://127.0.0.1:9/api/items/1" });
     let huge = "x".repeat(10_000);
     let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
-        ("malformed JSON", client.post(&url).body("{\"kind\": "), 400, "bad_json"),
-        ("not an object", client.post(&url).body("[1, 2]"), 422, "invalid_request"),
+        (
+            "malformed JSON",
+            client.post(&url).body("{\"kind\": "),
+            400,
+            "bad_json",
+        ),
+        (
+            "not an object",
+            client.post(&url).body("[1, 2]"),
+            422,
+            "invalid_request",
+        ),
         (
             "unknown field",
-            client.post(&url).json(&json!({ "kind": "http", "payload": good_payload, "priority": 5 })),
+            client
+                .post(&url)
+                .json(&json!({ "kind": "http", "payload": good_payload, "priority": 5 })),
             422,
             "unknown field `priority`",
         ),
         (
             "wrong type",
-            client.post(&url).json(&json!({ "kind": 7, "payload": good_payload })),
+            client
+                .post(&url)
+                .json(&json!({ "kind": 7, "payload": good_payload })),
             422,
             "invalid type",
         ),
-        ("missing field", client.post(&url).json(&json!({ "kind": "http" })), 422, "missing field `payload`"),
+        (
+            "missing field",
+            client.post(&url).json(&json!({ "kind": "http" })),
+            422,
+            "missing field `payload`",
+        ),
         (
             "oversized body",
-            client.post(&url).json(&json!({ "kind": "http", "payload": huge })),
+            client
+                .post(&url)
+                .json(&json!({ "kind": "http", "payload": huge })),
             413,
             "too_large",
         ),
         (
             "URL outside the allowed bases",
-            client.post(&url).json(&json!({ "kind": "http", "payload": { "url": "http://169.254.169.254/latest" } })),
+            client.post(&url).json(
+                &json!({ "kind": "http", "payload": { "url": "http://169.254.169.254/latest" } }),
+            ),
             422,
             "refused",
         ),
         (
             "unknown kind",
-            client.post(&url).json(&json!({ "kind": "email", "payload": {} })),
+            client
+                .post(&url)
+                .json(&json!({ "kind": "email", "payload": {} })),
             422,
             "unknown_kind",
         ),
         (
             "run_at and delay together",
-            client.post(&url).json(&json!({ "kind": "http", "payload": good_payload, "run_at": 0, "delay": "5s" })),
+            client.post(&url).json(
+                &json!({ "kind": "http", "payload": good_payload, "run_at": 0, "delay": "5s" }),
+            ),
             422,
             "not both",
         ),
         (
             "bad delay",
-            client.post(&url).json(&json!({ "kind": "http", "payload": good_payload, "delay": "soonish" })),
+            client
+                .post(&url)
+                .json(&json!({ "kind": "http", "payload": good_payload, "delay": "soonish" })),
             422,
             "invalid_duration",
         ),
@@ -76,16 +110,38 @@ async fn bad_requests_get_a_clear_4xx_and_store_nothing() -> Result<()> {
             422,
             "jobs[1]",
         ),
-        ("bad job id", client.get(format!("{}/v1/jobs/abc", daemon.url)), 400, "invalid_id"),
-        ("unknown query parameter", client.get(format!("{}/v1/dead?kindd=x", daemon.url)), 400, "invalid_query"),
-        ("purge without an age", client.delete(format!("{}/v1/dead", daemon.url)), 400, "older_than"),
+        (
+            "bad job id",
+            client.get(format!("{}/v1/jobs/abc", daemon.url)),
+            400,
+            "invalid_id",
+        ),
+        (
+            "unknown query parameter",
+            client.get(format!("{}/v1/dead?kindd=x", daemon.url)),
+            400,
+            "invalid_query",
+        ),
+        (
+            "purge without an age",
+            client.delete(format!("{}/v1/dead", daemon.url)),
+            400,
+            "older_than",
+        ),
         (
             "requeue with two selectors",
-            client.post(format!("{}/v1/dead/requeue", daemon.url)).json(&json!({ "ids": [1], "all": true })),
+            client
+                .post(format!("{}/v1/dead/requeue", daemon.url))
+                .json(&json!({ "ids": [1], "all": true })),
             422,
             "exactly one",
         ),
-        ("unknown endpoint", client.get(format!("{}/v2/everything", daemon.url)), 404, "not_found"),
+        (
+            "unknown endpoint",
+            client.get(format!("{}/v2/everything", daemon.url)),
+            404,
+            "not_found",
+        ),
     ];
     for (what, request, status, needle) in cases {
         let response = request.send().await?;
@@ -93,13 +149,23 @@ async fn bad_requests_get_a_clear_4xx_and_store_nothing() -> Result<()> {
         let body: Value = response.json().await.unwrap_or(Value::Null);
         assert_eq!(got, status, "{what}: {body}");
         let text = body.to_string();
-        assert!(text.contains(needle), "{what}: expected `{needle}` in {text}");
-        assert!(body["error"]["message"].is_string(), "{what}: a JSON error body");
+        assert!(
+            text.contains(needle),
+            "{what}: expected `{needle}` in {text}"
+        );
+        assert!(
+            body["error"]["message"].is_string(),
+            "{what}: a JSON error body"
+        );
     }
     assert_eq!(enqueued(&client, &daemon).await?, 0, "nothing was stored");
 
     // And a good one is accepted.
-    let ok = client.post(&url).json(&json!({ "kind": "http", "payload": good_payload, "delay": "1h" })).send().await?;
+    let ok = client
+        .post(&url)
+        .json(&json!({ "kind": "http", "payload": good_payload, "delay": "1h" }))
+        .send()
+        .await?;
     assert_eq!(ok.status().as_u16(), 201);
     assert_eq!(enqueued(&client, &daemon).await?, 1);
     Ok(())

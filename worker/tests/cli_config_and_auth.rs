@@ -13,7 +13,10 @@ fn an_unknown_config_key_is_rejected_with_its_line() -> Result<()> {
     let (code, _, err) = tenax(&["run", "--config", config.to_str().expect("utf-8")]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("concurency"), "{err}");
-    assert!(err.contains("line 4") || err.contains(":4:"), "names the line: {err}");
+    assert!(
+        err.contains("line 4") || err.contains(":4:"),
+        "names the line: {err}"
+    );
     assert!(err.contains("concurrency"), "suggests the right key: {err}");
     Ok(())
 }
@@ -25,7 +28,10 @@ fn a_non_loopback_api_needs_a_token() -> Result<()> {
     let data = dir.path().join("data");
     std::fs::write(
         &config,
-        format!("data_dir = {:?}\n[api]\naddr = \"0.0.0.0:0\"\n", data.display().to_string()),
+        format!(
+            "data_dir = {:?}\n[api]\naddr = \"0.0.0.0:0\"\n",
+            data.display().to_string()
+        ),
     )?;
     let (code, _, err) = tenax(&["run", "--config", config.to_str().expect("utf-8")]);
     assert_eq!(code, 1);
@@ -41,9 +47,17 @@ async fn with_a_token_every_request_needs_it() -> Result<()> {
     let client = support::api_client();
     let none = client.get(format!("{url}/v1/stats")).send().await?;
     assert_eq!(none.status().as_u16(), 401);
-    let wrong = client.get(format!("{url}/v1/stats")).bearer_auth("s3cret-tokem").send().await?;
+    let wrong = client
+        .get(format!("{url}/v1/stats"))
+        .bearer_auth("s3cret-tokem")
+        .send()
+        .await?;
     assert_eq!(wrong.status().as_u16(), 401);
-    let right = client.get(format!("{url}/v1/stats")).bearer_auth("s3cret-token").send().await?;
+    let right = client
+        .get(format!("{url}/v1/stats"))
+        .bearer_auth("s3cret-token")
+        .send()
+        .await?;
     assert_eq!(right.status().as_u16(), 200);
     let health = client.get(format!("{url}/healthz")).send().await?;
     assert_eq!(health.status().as_u16(), 200, "health checks need no token");
@@ -65,7 +79,10 @@ fn policy_check_works_offline_and_fails_on_a_bad_script() -> Result<()> {
     assert_eq!(code, 0);
     assert!(out.contains("transient"), "{out}");
     let bad = dir.path().join("bad.rhai");
-    std::fs::write(&bad, "#{\n  classes: #{ transient: #{ max_retries: \"many\" } }\n}")?;
+    std::fs::write(
+        &bad,
+        "#{\n  classes: #{ transient: #{ max_retries: \"many\" } }\n}",
+    )?;
     let (code, _, err) = tenax(&["policy", "check", bad.to_str().expect("utf-8")]);
     assert_eq!(code, 1);
     assert!(err.contains("bad.rhai:2"), "file and line: {err}");
@@ -73,8 +90,7 @@ fn policy_check_works_offline_and_fails_on_a_bad_script() -> Result<()> {
 }
 
 #[test]
-fn config_defaults_print_a_valid_commented_configuration_and_usage_errors_exit_2()
--> Result<()> {
+fn config_defaults_print_a_valid_commented_configuration_and_usage_errors_exit_2() -> Result<()> {
     let (code, out, _) = tenax(&["config", "defaults"]);
     assert_eq!(code, 0);
     assert!(out.contains("# "), "commented");
@@ -83,7 +99,10 @@ fn config_defaults_print_a_valid_commented_configuration_and_usage_errors_exit_2
     std::fs::write(&file, &out)?;
     let (code, _, err) = tenax(&["config", "check", file.to_str().expect("utf-8")]);
     assert_eq!(code, 0, "the printed defaults load: {err}");
-    let status = std::process::Command::new(TENAX).arg("frobnicate").output()?.status;
+    let status = std::process::Command::new(TENAX)
+        .arg("frobnicate")
+        .output()?
+        .status;
     assert_eq!(status.code(), Some(2));
     let (code, out, _) = tenax(&["dlq", "--help"]);
     assert_eq!(code, 0);
@@ -98,7 +117,10 @@ fn the_cli_says_when_no_daemon_answers() -> Result<()> {
     let data = dir.path().join("nothing-here");
     std::fs::write(
         &config,
-        format!("data_dir = {:?}\n[api]\naddr = \"127.0.0.1:9\"\n", data.display().to_string()),
+        format!(
+            "data_dir = {:?}\n[api]\naddr = \"127.0.0.1:9\"\n",
+            data.display().to_string()
+        ),
     )?;
     let (code, _, err) = tenax(&["dlq", "list", "--config", config.to_str().expect("utf-8")]);
     assert_eq!(code, 1);

@@ -23,7 +23,11 @@ async fn downstream(failing: Arc<AtomicBool>, hits: Arc<AtomicUsize>) -> String 
         let (failing, hits) = (failing.clone(), hits.clone());
         async move {
             hits.fetch_add(1, Ordering::SeqCst);
-            if failing.load(Ordering::SeqCst) { StatusCode::BAD_REQUEST } else { StatusCode::OK }
+            if failing.load(Ordering::SeqCst) {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            }
         }
     });
     support::serve(router).await
@@ -52,12 +56,23 @@ async fn enqueue_deliver_bury_requeue_purge_and_metrics() -> Result<()> {
     let client = support::api_client();
 
     // Enqueue through the CLI; the job is delivered.
-    let payload = json!({ "url": format!("{base}/items/1"), "method": "POST", "json": { "id": 1 } });
-    let (code, out, err) = tenax(&["enqueue", "--api", &daemon.addr, "http", &payload.to_string()]);
+    let payload =
+        json!({ "url": format!("{base}/items/1"), "method": "POST", "json": { "id": 1 } });
+    let (code, out, err) = tenax(&[
+        "enqueue",
+        "--api",
+        &daemon.addr,
+        "http",
+        &payload.to_string(),
+    ]);
     assert_eq!(code, 0, "{err}");
-    let id = serde_json::from_str::<Value>(&out)?["id"].as_u64().expect("an id");
+    let id = serde_json::from_str::<Value>(&out)?["id"]
+        .as_u64()
+        .expect("an id");
     eventually(Duration::from_secs(10), async || {
-        let (status, _) = get(&client, format!("{}/v1/jobs/{id}", daemon.url)).await.ok()?;
+        let (status, _) = get(&client, format!("{}/v1/jobs/{id}", daemon.url))
+            .await
+            .ok()?;
         (status == 404).then_some(())
     })
     .await;
@@ -66,21 +81,45 @@ async fn enqueue_deliver_bury_requeue_purge_and_metrics() -> Result<()> {
     // Bulk enqueue from JSON lines while the downstream refuses: they go to the DLQ.
     failing.store(true, Ordering::SeqCst);
     let lines: String = (2..5)
-        .map(|i| format!("{}\n", json!({ "kind": "http", "payload": { "url": format!("{base}/items/{i}") } })))
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({ "kind": "http", "payload": { "url": format!("{base}/items/{i}") } })
+            )
+        })
         .collect();
     let (code, out, err) = tenax_in(&["enqueue", "--api", &daemon.addr, "-"], Some(&lines));
     assert_eq!(code, 0, "{err}");
-    assert_eq!(serde_json::from_str::<Value>(&out)?["jobs"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        serde_json::from_str::<Value>(&out)?["jobs"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
     eventually(Duration::from_secs(10), async || {
-        let (_, stats) = get(&client, format!("{}/v1/stats", daemon.url)).await.ok()?;
+        let (_, stats) = get(&client, format!("{}/v1/stats", daemon.url))
+            .await
+            .ok()?;
         (stats["total"]["dead"] == 3).then_some(())
     })
     .await;
 
     let (code, out, _) = tenax(&["dlq", "list", "--api", &daemon.addr, "--class", "permanent"]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().filter(|l| l.contains("permanent")).count(), 3, "{out}");
-    let (code, out, _) = tenax(&["dlq", "list", "--api", &daemon.addr, "--json", "--limit", "2"]);
+    assert_eq!(
+        out.lines().filter(|l| l.contains("permanent")).count(),
+        3,
+        "{out}"
+    );
+    let (code, out, _) = tenax(&[
+        "dlq",
+        "list",
+        "--api",
+        &daemon.addr,
+        "--json",
+        "--limit",
+        "2",
+    ]);
     assert_eq!(code, 0);
     let page: Value = serde_json::from_str(&out)?;
     let first = page["jobs"][0]["id"].as_u64().expect("id");
@@ -95,7 +134,9 @@ async fn enqueue_deliver_bury_requeue_purge_and_metrics() -> Result<()> {
     assert_eq!(code, 0);
     assert_eq!(serde_json::from_str::<Value>(&out)?["requeued"], 1);
     eventually(Duration::from_secs(10), async || {
-        let (_, stats) = get(&client, format!("{}/v1/stats", daemon.url)).await.ok()?;
+        let (_, stats) = get(&client, format!("{}/v1/stats", daemon.url))
+            .await
+            .ok()?;
         (stats["total"]["dead"] == 2 && stats["total"]["completed"] == 2).then_some(())
     })
     .await;
@@ -106,7 +147,12 @@ async fn enqueue_deliver_bury_requeue_purge_and_metrics() -> Result<()> {
     assert_eq!(serde_json::from_str::<Value>(&out)?["purged"], 2);
 
     // Metrics, the breaker and stats through the CLI.
-    let text = client.get(format!("{}/metrics", daemon.url)).send().await?.text().await?;
+    let text = client
+        .get(format!("{}/metrics", daemon.url))
+        .send()
+        .await?
+        .text()
+        .await?;
     for metric in [
         "tenax_jobs_completed_total",
         "tenax_jobs_buried_total",
@@ -131,10 +177,21 @@ async fn enqueue_deliver_bury_requeue_purge_and_metrics() -> Result<()> {
     assert!(dir_keep.exists());
     let status = daemon.terminate();
     assert!(status.success(), "{status:?}");
-    let (code, out, err) = tenax(&["stats", "--config", config_path.to_str().expect("utf-8"), "--json"]);
+    let (code, out, err) = tenax(&[
+        "stats",
+        "--config",
+        config_path.to_str().expect("utf-8"),
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("reading"), "says it reads the directory: {err}");
-    assert_eq!(serde_json::from_str::<Value>(&out)?["total"]["completed"], 2);
+    assert!(
+        err.contains("reading"),
+        "says it reads the directory: {err}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&out)?["total"]["completed"],
+        2
+    );
     Ok(())
 }
 
@@ -148,9 +205,14 @@ async fn policy_hot_reload_is_seen_through_the_api() -> Result<()> {
     let (_, first) = get(&client, format!("{}/v1/policy", daemon.url)).await?;
     assert_eq!(first["version"], 1);
 
-    std::fs::write(&policy, FAST_POLICY.replace("max_retries: 1", "max_retries: 4"))?;
+    std::fs::write(
+        &policy,
+        FAST_POLICY.replace("max_retries: 1", "max_retries: 4"),
+    )?;
     let second = eventually(Duration::from_secs(15), async || {
-        let (_, p) = get(&client, format!("{}/v1/policy", daemon.url)).await.ok()?;
+        let (_, p) = get(&client, format!("{}/v1/policy", daemon.url))
+            .await
+            .ok()?;
         (p["version"] == 2).then_some(p)
     })
     .await;
@@ -158,12 +220,22 @@ async fn policy_hot_reload_is_seen_through_the_api() -> Result<()> {
 
     std::fs::write(&policy, "#{ classes: #{ transient: #{ bsae: \"1s\" } } }")?;
     let rejected = eventually(Duration::from_secs(15), async || {
-        let (_, p) = get(&client, format!("{}/v1/policy", daemon.url)).await.ok()?;
+        let (_, p) = get(&client, format!("{}/v1/policy", daemon.url))
+            .await
+            .ok()?;
         p["last_error"].is_string().then_some(p)
     })
     .await;
-    assert_eq!(rejected["version"], 2, "a bad edit keeps the running policy");
-    assert!(rejected["last_error"].as_str().expect("error").contains("bsae"));
+    assert_eq!(
+        rejected["version"], 2,
+        "a bad edit keeps the running policy"
+    );
+    assert!(
+        rejected["last_error"]
+            .as_str()
+            .expect("error")
+            .contains("bsae")
+    );
     let (code, out, _) = tenax(&["policy", "show", "--api", &daemon.addr]);
     assert_eq!(code, 0);
     assert!(out.contains("\"version\": 2"), "{out}");

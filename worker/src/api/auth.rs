@@ -9,7 +9,11 @@ use subtle::ConstantTimeEq;
 use super::ApiState;
 use super::error::ApiError;
 
-pub(crate) async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_token(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(expected) = state.token.as_deref() else {
         return next.run(request).await;
     };

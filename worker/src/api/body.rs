@@ -24,7 +24,11 @@ pub(crate) fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiErr
     body.map_err(|rejection| {
         let status = rejection.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(status, "too_large", "the body is larger than the API's body limit")
+            ApiError::new(
+                status,
+                "too_large",
+                "the body is larger than the API's body limit",
+            )
         } else {
             ApiError::new(status, "bad_body", rejection.body_text())
         }
@@ -32,9 +36,16 @@ pub(crate) fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiErr
 }
 
 /// A JSON value as `T`; `at` names where it came from (`jobs[3]`) in the message.
-pub(crate) fn shaped<T: DeserializeOwned>(value: serde_json::Value, at: &str) -> Result<T, ApiError> {
+pub(crate) fn shaped<T: DeserializeOwned>(
+    value: serde_json::Value,
+    at: &str,
+) -> Result<T, ApiError> {
     serde_json::from_value(value).map_err(|e| {
-        let place = if at.is_empty() { String::new() } else { format!("{at}: ") };
+        let place = if at.is_empty() {
+            String::new()
+        } else {
+            format!("{at}: ")
+        };
         ApiError::unprocessable("invalid_request", format!("{place}{e}"))
     })
 }

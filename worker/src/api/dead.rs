@@ -77,9 +77,16 @@ pub(crate) async fn list(
     let q: ListQuery = body::query(raw.as_deref())?;
     let limit = match q.limit.as_deref() {
         None => DEFAULT_PAGE,
-        Some(text) => text.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
-            ApiError::bad_request("invalid_query", format!("`limit` must be 1 to {MAX_PAGE}, got {text:?}"))
-        })?,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("`limit` must be 1 to {MAX_PAGE}, got {text:?}"),
+                )
+            })?,
     };
     let cursor = q
         .cursor
@@ -114,7 +121,9 @@ pub(crate) async fn show(
     let store = state.store.clone();
     match blocking(move || store.dead_job(id)).await? {
         Some(job) => Ok(Json(JobView::new(job, JobState::Dead))),
-        None => Err(ApiError::not_found(format!("job {id} is not in the dead letter queue"))),
+        None => Err(ApiError::not_found(format!(
+            "job {id} is not in the dead letter queue"
+        ))),
     }
 }
 

@@ -63,9 +63,11 @@ impl From<tenax_core::Error> for ApiError {
         match &err {
             E::InvalidJob(_) => Self::unprocessable("invalid_job", err.to_string()),
             E::NotFound { .. } => Self::not_found(err.to_string()),
-            E::DiskFull { .. } => {
-                Self::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", err.to_string())
-            }
+            E::DiskFull { .. } => Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "disk_full",
+                err.to_string(),
+            ),
             _ => {
                 tracing::error!(%err, "store error while answering an API request");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "store", err.to_string())

@@ -53,7 +53,9 @@ pub(crate) async fn health() -> Json<serde_json::Value> {
 
 pub(crate) async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let Some(render) = state.metrics.clone() else {
-        return Err(ApiError::not_found("metrics are not enabled on this server"));
+        return Err(ApiError::not_found(
+            "metrics are not enabled on this server",
+        ));
     };
     let store = state.store.clone();
     let stats = blocking(move || store.stats()).await?;
@@ -61,7 +63,10 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Result<Response, A
     let text = render();
     Ok((
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response())

@@ -69,7 +69,10 @@ pub(crate) async fn enqueue(
         if batch.jobs.is_empty() || batch.jobs.len() > MAX_BATCH {
             return Err(ApiError::unprocessable(
                 "invalid_request",
-                format!("a batch holds 1 to {MAX_BATCH} jobs, got {}", batch.jobs.len()),
+                format!(
+                    "a batch holds 1 to {MAX_BATCH} jobs, got {}",
+                    batch.jobs.len()
+                ),
             ));
         }
         batch
@@ -96,7 +99,8 @@ pub(crate) async fn enqueue(
     } else {
         serde_json::to_value(&accepted[0])
     };
-    let body = body.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "encode", e.to_string()))?;
+    let body = body
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "encode", e.to_string()))?;
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -118,21 +122,27 @@ fn new_job(state: &ApiState, spec: JobSpec) -> Result<NewJob, ApiError> {
     if queue != state.queue {
         return Err(ApiError::unprocessable(
             "unknown_queue",
-            format!("no worker serves queue `{queue}` (this daemon serves `{}`)", state.queue),
+            format!(
+                "no worker serves queue `{queue}` (this daemon serves `{}`)",
+                state.queue
+            ),
         ));
     }
     let payload = serde_json::to_vec(&spec.payload)
         .map_err(|e| ApiError::unprocessable("invalid_payload", e.to_string()))?;
-    state.validator.validate(&spec.kind, &payload).map_err(|e| match e {
-        Error::UnknownKind(kind) => ApiError::unprocessable(
-            "unknown_kind",
-            format!(
-                "no handler for kind `{kind}`; this daemon runs: {}",
-                state.validator.kinds().join(", ")
+    state
+        .validator
+        .validate(&spec.kind, &payload)
+        .map_err(|e| match e {
+            Error::UnknownKind(kind) => ApiError::unprocessable(
+                "unknown_kind",
+                format!(
+                    "no handler for kind `{kind}`; this daemon runs: {}",
+                    state.validator.kinds().join(", ")
+                ),
             ),
-        ),
-        other => ApiError::unprocessable("refused", other.to_string()),
-    })?;
+            other => ApiError::unprocessable("refused", other.to_string()),
+        })?;
     let mut job = NewJob::new(spec.kind, payload).with_queue(queue);
     match (spec.dedup_key, spec.dedup_mode) {
         (Some(key), mode) => {
@@ -180,7 +190,10 @@ pub(crate) async fn show(
 
 /// A job id from a path segment.
 pub(crate) fn parse_id(text: &str) -> Result<JobId, ApiError> {
-    text.parse::<u64>()
-        .map(JobId::new)
-        .map_err(|_| ApiError::bad_request("invalid_id", format!("`{text}` is not a job id (a positive integer)")))
+    text.parse::<u64>().map(JobId::new).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_id",
+            format!("`{text}` is not a job id (a positive integer)"),
+        )
+    })
 }

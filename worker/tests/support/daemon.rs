@@ -73,8 +73,14 @@ impl Daemon {
         let line = daemon
             .wait_for_log("tenax is running", Duration::from_secs(30))
             .expect("the daemon started");
-        let start = line.find("api=http://").expect("the start-up log names the API") + 4;
-        let url: String = line[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+        let start = line
+            .find("api=http://")
+            .expect("the start-up log names the API")
+            + 4;
+        let url: String = line[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
         daemon.addr = url.trim_start_matches("http://").to_owned();
         daemon.url = url;
         daemon
@@ -151,8 +157,10 @@ pub async fn eventually<T>(limit: Duration, mut check: impl AsyncFnMut() -> Opti
         if let Some(v) = check().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "not reached within {limit:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not reached within {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
-

@@ -25,7 +25,13 @@ pub(crate) struct Target {
     #[arg(long, global = true, env = "TENAX_API_ADDR", value_name = "ADDR")]
     pub(crate) api: Option<String>,
     /// The API's bearer token.
-    #[arg(long, global = true, env = "TENAX_API_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "TENAX_API_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
     pub(crate) token: Option<String>,
 }
 

@@ -13,10 +13,7 @@ pub(crate) enum CallError {
     /// Nothing answered at the address (the daemon is not running there).
     Unreachable(String),
     /// The API answered with an error.
-    Api {
-        status: StatusCode,
-        message: String,
-    },
+    Api { status: StatusCode, message: String },
     /// Anything else (timeouts, bad answers).
     Other(anyhow::Error),
 }
@@ -58,11 +55,6 @@ impl Client {
         Ok(Client { base, token, http })
     }
 
-    /// The daemon's address as given.
-    pub(crate) fn base(&self) -> &str {
-        &self.base
-    }
-
     pub(crate) async fn get(&self, path: &str) -> Result<Value, CallError> {
         self.call(Method::GET, path, None).await
     }
@@ -75,15 +67,17 @@ impl Client {
         self.call(Method::DELETE, path, None).await
     }
 
-    /// The raw text of `path` (for `/metrics`).
-    pub(crate) async fn text(&self, path: &str) -> Result<String, CallError> {
-        let response = self.send(Method::GET, path, None).await?;
-        response.text().await.map_err(|e| CallError::Other(e.into()))
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, CallError> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, CallError> {
         let response = self.send(method, path, body).await?;
-        response.json().await.map_err(|e| CallError::Other(anyhow::anyhow!("the daemon's answer is not JSON: {e}")))
+        response
+            .json()
+            .await
+            .map_err(|e| CallError::Other(anyhow::anyhow!("the daemon's answer is not JSON: {e}")))
     }
 
     async fn send(

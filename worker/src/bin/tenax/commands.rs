@@ -147,7 +147,10 @@ fn encode(pairs: &[(&str, String)]) -> String {
             })
             .collect::<String>()
     };
-    let joined: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
+    let joined: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect();
     if joined.is_empty() {
         String::new()
     } else {
@@ -168,7 +171,11 @@ pub(crate) async fn dlq_list(
     if let Some(c) = &cursor {
         query.push(("cursor", c.clone()));
     }
-    let page = match daemon.client.get(&format!("/v1/dead{}", encode(&query))).await {
+    let page = match daemon
+        .client
+        .get(&format!("/v1/dead{}", encode(&query)))
+        .await
+    {
         Ok(page) => page,
         Err(CallError::Unreachable(addr)) => {
             offline::dead_page(&daemon.config, &addr, filter, limit, cursor.as_deref())?
@@ -179,8 +186,16 @@ pub(crate) async fn dlq_list(
         return print_json(&page);
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:>8}  {:<12} {:<12} {:<12} {:<24}  error", "id", "queue", "kind", "class", "dead at")?;
-    for job in page["jobs"].as_array().map(Vec::as_slice).unwrap_or_default() {
+    writeln!(
+        out,
+        "{:>8}  {:<12} {:<12} {:<12} {:<24}  error",
+        "id", "queue", "kind", "class", "dead at"
+    )?;
+    for job in page["jobs"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
         let s = |v: &Value| v.as_str().unwrap_or("").to_owned();
         let error = &job["last_error"];
         let mut message = s(&error["message"]);
@@ -234,7 +249,9 @@ pub(crate) async fn dlq_requeue(
             json!({ "filter": f })
         }
         (true, true, true) => json!({ "all": true }),
-        _ => bail!("give job ids, or filter options (--queue, --kind, --class, --since, --until), or --all; exactly one of them"),
+        _ => bail!(
+            "give job ids, or filter options (--queue, --kind, --class, --since, --until), or --all; exactly one of them"
+        ),
     };
     let daemon = Daemon::resolve(target)?;
     print_json(&daemon.client.post("/v1/dead/requeue", body).await?)

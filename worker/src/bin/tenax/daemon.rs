@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use metrics_exporter_prometheus::PrometheusBuilder;
-use tenax_core::{JobStore, Store};
+use tenax_core::Store;
 use tenax_policies::{CompiledPolicy, LivePolicy, PolicyWatcher, WatchOptions};
 use tenax_worker::api::{self, ApiState};
 use tenax_worker::http::HttpHandler;
@@ -19,8 +19,8 @@ pub(crate) const HTTP_KIND: &str = "http";
 
 /// Histogram buckets in seconds, from a millisecond to five minutes.
 const BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-    30.0, 60.0, 300.0,
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0, 300.0,
 ];
 
 /// Runs the daemon until SIGINT or SIGTERM; a second signal exits at once.
@@ -81,7 +81,7 @@ pub(crate) async fn run(config: Config) -> Result<()> {
         .await
         .with_context(|| format!("bind the API to {}", config.api.addr))?;
     let api_addr = listener.local_addr().context("API address")?;
-    let app = api::router(state, config.api.body_limit);
+    let app = api::router(state, config.body_limit());
     let (api_stop_tx, api_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -115,12 +115,17 @@ pub(crate) async fn run(config: Config) -> Result<()> {
         tracing::info!("shutting down: finishing running jobs (a second signal exits at once)");
         signals.shutdown();
         if shutdown_signal().await.is_ok() {
-            tracing::warn!("second signal: exiting now; running jobs are rescued at the next start");
+            tracing::warn!(
+                "second signal: exiting now; running jobs are rescued at the next start"
+            );
             std::process::exit(130);
         }
     });
 
-    let report = worker.run().await.context("the worker stopped on a store error")?;
+    let report = worker
+        .run()
+        .await
+        .context("the worker stopped on a store error")?;
     let _ = api_stop_tx.send(());
     match tokio::time::timeout(Duration::from_secs(5), api).await {
         Ok(Ok(Err(err))) => tracing::warn!(%err, "the API server stopped with an error"),

@@ -23,7 +23,10 @@ use crate::config::Config;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("tenax: cannot start the async runtime: {err}");
@@ -44,7 +47,9 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Run { target, json_logs } => {
             let mut config = Config::load(target.config.as_deref())?;
             if let Some(addr) = target.api {
-                config.api.addr = addr.parse().map_err(|e| anyhow::anyhow!("--api {addr:?}: {e}"))?;
+                config.api.addr = addr
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--api {addr:?}: {e}"))?;
             }
             if target.token.is_some() {
                 config.api.token = target.token;

@@ -1,7 +1,6 @@
 //! Reading the data directory directly when no daemon answers, for `tenax stats` and
 //! `tenax dlq list|show`.
 
-
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use tenax_core::{DeadCursor, DeadFilter, Error, JobId, JobState, Store, Timestamp};
@@ -88,4 +87,3 @@ pub(crate) fn dead_job(config: &Config, addr: &str, id: u64) -> Result<Value> {
 fn time(text: &str) -> Result<Timestamp> {
     Ok(Timestamp::from(humantime::parse_rfc3339_weak(text.trim())?))
 }
-

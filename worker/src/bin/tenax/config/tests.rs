@@ -1,0 +1,156 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml_str(text, "tenax.toml", |_| None)
+}
+
+fn error(text: &str) -> String {
+    parse(text).expect_err("should be refused").to_string()
+}
+
+#[test]
+fn the_printed_defaults_are_the_defaults() {
+    assert_eq!(
+        parse(&defaults_toml()).expect("defaults parse"),
+        Config::default()
+    );
+    assert_eq!(parse("").expect("empty parses"), Config::default());
+}
+
+#[test]
+fn every_key_is_documented_in_the_printed_defaults() {
+    let mut config = Config::default();
+    // Give the optional keys values so they appear in the serialised form too.
+    config.policy_file = Some(PathBuf::from("p.rhai"));
+    config.api.token = Some("t".into());
+    let value = toml::Value::try_from(&config).expect("serialises");
+    let text = defaults_toml();
+    let mut missing = Vec::new();
+    walk(&value, "", &mut |key| {
+        let leaf = key.rsplit('.').next().unwrap_or(key);
+        if !text.contains(&format!("{leaf} =")) {
+            missing.push(key.to_owned());
+        }
+    });
+    assert!(
+        missing.is_empty(),
+        "keys missing from the defaults text: {missing:?}"
+    );
+}
+
+fn walk(value: &toml::Value, prefix: &str, f: &mut impl FnMut(&str)) {
+    if let toml::Value::Table(t) = value {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(inner) if !inner.is_empty() => walk(v, &key, f),
+                toml::Value::Table(_) => {}
+                _ => f(&key),
+            }
+        }
+    }
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let env = |name: &str| match name {
+        "TENAX_DATA_DIR" => Some("/srv/tenax".to_owned()),
+        "TENAX_API_ADDR" => Some("0.0.0.0:9000".to_owned()),
+        "TENAX_API_TOKEN" => Some("secret".to_owned()),
+        _ => None,
+    };
+    let c = Config::from_toml_str("data_dir = \"/elsewhere\"", "t", env).expect("valid");
+    assert_eq!(c.data_dir, PathBuf::from("/srv/tenax"));
+    assert_eq!(c.api.addr.to_string(), "0.0.0.0:9000");
+    assert_eq!(c.api.token.as_deref(), Some("secret"));
+    assert!(c.check_api_exposure().is_ok());
+    let bad = Config::from_toml_str("", "t", |n| {
+        (n == "TENAX_API_ADDR").then(|| "nowhere".into())
+    });
+    assert!(
+        bad.expect_err("bad address")
+            .to_string()
+            .contains("TENAX_API_ADDR")
+    );
+}
+
+#[test]
+fn unknown_keys_name_the_key_its_line_and_a_suggestion() {
+    let e = error("data_dir = \"x\"\n\n[worker]\nconcurency = 8\n");
+    assert!(e.contains("tenax.toml:4:1"), "{e}");
+    assert!(e.contains("`worker.concurency`"), "{e}");
+    assert!(e.contains("did you mean `concurrency`"), "{e}");
+    let e = error("dta_dir = \"x\"\n");
+    assert!(
+        e.contains("tenax.toml:1:1") && e.contains("`data_dir`"),
+        "{e}"
+    );
+    let e = error("[wrker]\nqueue = \"q\"\n");
+    assert!(e.contains("wrker") && e.contains("worker"), "{e}");
+}
+
+#[test]
+fn wrong_types_and_values_name_the_line_or_key() {
+    let e = error("[worker]\nconcurrency = \"many\"\n");
+    assert!(e.contains(":2:") && e.contains("worker"), "{e}");
+    let e = error("[worker]\nshutdown_grace = \"soon\"\n");
+    assert!(e.contains(":2:") && e.contains("soon"), "{e}");
+    assert!(error("[worker]\nconcurrency = 0\n").contains("`worker.concurrency`"));
+    assert!(error("[http]\nallowed_bases = [\"ftp://x\"]\n").contains("http.allowed_bases"));
+    assert!(error("[http]\ndefault_timeout = \"10m\"\n").contains("http.max_timeout"));
+    assert!(error("[store]\ndurability = \"maybe\"\n").contains(":2:"));
+    assert!(error("[api]\naddr = \"localhost\"\n").contains(":2:"));
+    assert!(error("[api]\ntoken = \"\"\n").contains("api.token"));
+    assert!(error("[log]\nlevel = \"[[[\"\n").contains("log.level"));
+}
+
+#[test]
+fn durations_and_sizes_take_both_forms() {
+    let c = parse(
+        "[worker]\nshutdown_grace = 1500\njob_timeout = \"1h 30m\"\n[worker.timeouts]\nhttp = \"2m\"\n\
+         [api]\nbody_limit = 65536\n[store]\ndead_retention = \"never\"\nmin_free_space = \"1GiB\"\n",
+    )
+    .expect("valid");
+    assert_eq!(c.worker.shutdown_grace, Duration::from_millis(1500));
+    assert_eq!(c.worker.job_timeout, Duration::from_secs(5400));
+    assert_eq!(c.worker.timeouts["http"], Duration::from_secs(120));
+    assert_eq!(c.api.body_limit, 65536);
+    assert_eq!(c.store.dead_retention, None);
+    assert_eq!(c.store.min_free_space, 1 << 30);
+    let off = parse("[store]\ndead_retention = false\n").expect("valid");
+    assert_eq!(off.store.dead_retention, None);
+}
+
+#[test]
+fn a_public_address_without_a_token_is_refused() {
+    let c = parse("[api]\naddr = \"0.0.0.0:7450\"\n").expect("parses");
+    assert!(
+        c.check_api_exposure()
+            .expect_err("exposed")
+            .to_string()
+            .contains("token")
+    );
+    let c = parse("[api]\naddr = \"[::1]:7450\"\n").expect("parses");
+    assert!(c.check_api_exposure().is_ok(), "IPv6 loopback is fine");
+}
+
+#[test]
+fn the_token_is_never_printed() {
+    let c = parse("[api]\ntoken = \"hunter2-hunter2\"\n").expect("parses");
+    assert!(!format!("{c:?}").contains("hunter2"));
+}
+
+#[test]
+fn a_missing_file_names_its_path() {
+    let e = Config::load(Some(std::path::Path::new("/nonexistent/tenax.toml")))
+        .expect_err("missing")
+        .to_string();
+    assert!(e.contains("/nonexistent/tenax.toml"), "{e}");
+}
