@@ -45,7 +45,7 @@ impl Daemon {
         let mut child = Command::new(TENAX)
             .args(["run", "--config"])
             .arg(&config)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "info,fjall=warn,lsm_tree=warn")
             .env_remove("TENAX_API_ADDR")
             .env_remove("TENAX_API_TOKEN")
             .env_remove("TENAX_DATA_DIR")

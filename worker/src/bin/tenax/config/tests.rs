@@ -22,9 +22,11 @@ fn the_printed_defaults_are_the_defaults() {
 
 #[test]
 fn every_key_is_documented_in_the_printed_defaults() {
-    let mut config = Config::default();
     // Give the optional keys values so they appear in the serialised form too.
-    config.policy_file = Some(PathBuf::from("p.rhai"));
+    let mut config = Config {
+        policy_file: Some(PathBuf::from("p.rhai")),
+        ..Config::default()
+    };
     config.api.token = Some("t".into());
     let value = toml::Value::try_from(&config).expect("serialises");
     let text = defaults_toml();

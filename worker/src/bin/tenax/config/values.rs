@@ -154,7 +154,7 @@ pub(crate) fn parse_bytes(text: &str) -> Option<u64> {
 /// 1048576 -> `"1MiB"`; exact binary units only, else bytes.
 pub(crate) fn format_bytes(n: u64) -> String {
     for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if n >= size && n % size == 0 {
+        if n >= size && n.is_multiple_of(size) {
             return format!("{}{unit}", n / size);
         }
     }
