@@ -116,3 +116,60 @@ impl Harness {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tenax_policies::{BuryReason, CompiledPolicy, ErrorClass};
+
+    use super::{Harness, TestOutcome};
+    use crate::{HandlerError, JobRun, handler_fn};
+
+    fn job() -> JobRun {
+        JobRun::new("t", Vec::new())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reports_what_the_worker_would_do() {
+        let harness = Harness::new(CompiledPolicy::default());
+        let ok = handler_fn(|_| async { Ok(()) });
+        assert_eq!(harness.run(ok, job()).await, TestOutcome::Completed);
+
+        let bad = handler_fn(|_| async { Err(HandlerError::permanent("HTTP 400")) });
+        let TestOutcome::Buried { reason, error } = harness.run(bad, job()).await else {
+            panic!("a permanent failure is buried");
+        };
+        assert_eq!(reason, BuryReason::NotRetryable);
+        assert_eq!(error.message, "HTTP 400");
+
+        let busy = || handler_fn(|_| async { Err(HandlerError::transient("HTTP 503")) });
+        let last = harness.run(busy(), job().with_attempt(5)).await;
+        assert!(matches!(
+            last,
+            TestOutcome::Buried {
+                reason: BuryReason::RetriesExhausted { max_retries: 5 },
+                ..
+            }
+        ));
+        let jittered = harness.clone().draw(0.999).run(busy(), job()).await;
+        assert!(
+            matches!(jittered, TestOutcome::Retry { delay, .. } if delay > Duration::from_millis(2400) && delay < Duration::from_millis(2600))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn panics_and_hangs_fail_with_their_classes() {
+        let harness = Harness::new(CompiledPolicy::default()).timeout(Duration::from_secs(3));
+        let panics = handler_fn(|_| async { panic!("bug") });
+        let TestOutcome::Retry { error, .. } = harness.run(panics, job()).await else {
+            panic!("a panic is retried under the fallback class");
+        };
+        assert_eq!(error.class, ErrorClass::PANICKED);
+        let hangs = handler_fn(|_| std::future::pending());
+        let TestOutcome::Retry { error, .. } = harness.run(hangs, job()).await else {
+            panic!("a timeout is transient");
+        };
+        assert_eq!(error.class, ErrorClass::TRANSIENT);
+    }
+}

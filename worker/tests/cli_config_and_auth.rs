@@ -127,3 +127,18 @@ fn the_cli_says_when_no_daemon_answers() -> Result<()> {
     assert!(err.contains("no tenax daemon answers"), "{err}");
     Ok(())
 }
+
+#[test]
+fn when_the_daemon_holds_the_data_but_its_api_is_unreachable_the_cli_says_so() {
+    let daemon = Daemon::start("");
+    let config = daemon.config.to_str().expect("utf-8").to_owned();
+    let (code, _, err) = tenax(&["stats", "--config", &config, "--api", "127.0.0.1:9"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("holds") && err.contains("does not answer"),
+        "{err}"
+    );
+    let (code, out, err) = tenax(&["stats", "--config", &config, "--api", &daemon.addr]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("queue"), "{out}");
+}

@@ -13,8 +13,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use tenax_core::{DEFAULT_QUEUE, JobStore, NewJob, Store, Timestamp};
 use tenax_worker::http::{HttpConfig, HttpHandler, HttpRequest};
-use tenax_worker::{BreakerState, ShutdownHandle, Worker};
-use tokio::task::JoinHandle;
+use tenax_worker::{BreakerState, Worker};
 
 const POLICY: &str = r#"#{
     classes: #{
@@ -59,7 +58,7 @@ impl Downstream {
     }
 }
 
-fn start(store: &Arc<Store>, bases: &[&str]) -> Result<(ShutdownHandle, Worker)> {
+fn worker(store: &Arc<Store>, bases: &[&str]) -> Result<Worker> {
     let policy = support::policy(POLICY);
     let config = HttpConfig {
         allowed_bases: bases.iter().map(|b| (*b).to_owned()).collect(),
@@ -69,15 +68,10 @@ fn start(store: &Arc<Store>, bases: &[&str]) -> Result<(ShutdownHandle, Worker)>
         ..HttpConfig::default()
     };
     let handler = HttpHandler::new(config, policy.clone())?;
-    let worker = Worker::builder(store.clone(), policy)
+    Ok(Worker::builder(store.clone(), policy)
         .handler_with_timeout("http", handler, Duration::from_secs(7200))
         .concurrency(4)
-        .build()?;
-    Ok((worker.shutdown_handle(), worker))
-}
-
-fn run(worker: Worker) -> JoinHandle<tenax_worker::Result<tenax_worker::RunReport>> {
-    tokio::spawn(worker.run())
+        .build()?)
 }
 
 fn get(url: String) -> NewJob {
@@ -94,8 +88,8 @@ async fn http_200_completes_once_and_400_goes_to_the_dlq_at_once() -> Result<()>
     let store = support::open_store(dir.path(), &support::clock());
     let ok = downstream(&store, |_| StatusCode::OK).await;
     let bad = downstream(&store, |_| StatusCode::BAD_REQUEST).await;
-    let (stop, worker) = start(&store, &[&ok.base, &bad.base])?;
-    let running = run(worker);
+    let worker = worker(&store, &[&ok.base, &bad.base])?;
+    let running = support::start(worker);
     let ids = store.enqueue_batch(vec![
         get(format!("{}/ok", ok.base)),
         get(format!("{}/bad", bad.base)),
@@ -125,8 +119,7 @@ async fn http_200_completes_once_and_400_goes_to_the_dlq_at_once() -> Result<()>
         None,
         "the breaker never moved"
     );
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 
@@ -142,8 +135,8 @@ async fn http_503_five_times_then_200_completes_with_growing_gaps() -> Result<()
         }
     })
     .await;
-    let (stop, worker) = start(&store, &[&down.base])?;
-    let running = run(worker);
+    let worker = worker(&store, &[&down.base])?;
+    let running = support::start(worker);
     store.enqueue(get(format!("{}/item", down.base)))?;
     support::until(Duration::from_secs(300), || {
         counts(store.as_ref()).completed == 1
@@ -160,8 +153,7 @@ async fn http_503_five_times_then_200_completes_with_growing_gaps() -> Result<()
         );
     }
     assert!(gaps.windows(2).all(|w| w[1] > w[0]), "gaps grow: {gaps:?}");
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 
@@ -170,8 +162,8 @@ async fn http_503_forever_ends_in_the_dlq_after_exactly_max_retries() -> Result<
     let dir = tempfile::tempdir()?;
     let store = support::open_store(dir.path(), &support::clock());
     let down = downstream(&store, |_| StatusCode::SERVICE_UNAVAILABLE).await;
-    let (stop, worker) = start(&store, &[&down.base])?;
-    let running = run(worker);
+    let worker = worker(&store, &[&down.base])?;
+    let running = support::start(worker);
     let id = store.enqueue(get(format!("{}/item", down.base)))?.id();
     support::until(Duration::from_secs(900), || {
         counts(store.as_ref()).dead == 1
@@ -186,8 +178,7 @@ async fn http_503_forever_ends_in_the_dlq_after_exactly_max_retries() -> Result<
         .expect("error");
     assert_eq!(error.class, "transient");
     assert!(error.message.contains("503"), "{}", error.message);
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 
@@ -205,9 +196,9 @@ async fn http_404_until_scanned_then_200_never_moves_the_breaker() -> Result<()>
         }
     })
     .await;
-    let (stop, worker) = start(&store, &[&down.base])?;
+    let worker = worker(&store, &[&down.base])?;
     let breaker = worker.breaker();
-    let running = run(worker);
+    let running = support::start(worker);
     let jobs = (0..12)
         .map(|i| get(format!("{}/items/{i}", down.base)))
         .collect();
@@ -228,8 +219,7 @@ async fn http_404_until_scanned_then_200_never_moves_the_breaker() -> Result<()>
         (BreakerState::Closed, 0, 0)
     );
     assert_eq!(store.state("breaker/default")?, None);
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 
@@ -239,9 +229,9 @@ async fn connection_refused_opens_the_breaker_then_one_probe_and_the_queue_drain
     let store = support::open_store(dir.path(), &support::clock());
     // Nothing listens on this port until the downstream "comes back".
     let base = support::refused_base().await;
-    let (stop, worker) = start(&store, &[&base])?;
+    let worker = worker(&store, &[&base])?;
     let mut breaker = worker.breaker();
-    let running = run(worker);
+    let running = support::start(worker);
     let jobs = (0..20).map(|i| get(format!("{base}/items/{i}"))).collect();
     store.enqueue_batch(jobs)?;
     breaker.wait_for(|v| v.state == BreakerState::Open).await?;
@@ -292,8 +282,7 @@ async fn connection_refused_opens_the_breaker_then_one_probe_and_the_queue_drain
     // Jobs that never ran before the outage were not charged an attempt.
     let charged = store.stats()?.queues[DEFAULT_QUEUE].counts.completed;
     assert_eq!(charged, 20);
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 
@@ -303,9 +292,9 @@ async fn a_url_outside_the_allowed_bases_is_refused_at_enqueue_and_never_request
     let store = support::open_store(dir.path(), &support::clock());
     let allowed = downstream(&store, |_| StatusCode::OK).await;
     let internal = downstream(&store, |_| StatusCode::OK).await;
-    let (stop, worker) = start(&store, &[&format!("{}/api", allowed.base)])?;
+    let worker = worker(&store, &[&format!("{}/api", allowed.base)])?;
     let validator = worker.validator();
-    let running = run(worker);
+    let running = support::start(worker);
     let outside = HttpRequest::get(format!("{}/admin", internal.base)).to_payload();
     let err = validator
         .validate("http", &outside)
@@ -328,7 +317,6 @@ async fn a_url_outside_the_allowed_bases_is_refused_at_enqueue_and_never_request
             .expect("error");
         assert_eq!(error.class, "permanent");
     }
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }

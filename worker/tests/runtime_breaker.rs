@@ -45,8 +45,7 @@ async fn an_outage_opens_the_breaker_then_one_probe_closes_it_and_the_queue_drai
         .concurrency(4)
         .build()?;
     let mut breaker = worker.breaker();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     support::enqueue(store.as_ref(), "t", 30);
 
     breaker.wait_for(|v| v.state == BreakerState::Open).await?;
@@ -88,8 +87,7 @@ async fn an_outage_opens_the_breaker_then_one_probe_closes_it_and_the_queue_drai
         let failed_before = u32::from(rec.calls_for(&call.payload).len() > 1);
         assert_eq!(call.attempt, failed_before, "no attempt burned while open");
     }
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 
@@ -130,8 +128,7 @@ async fn a_restart_during_an_outage_stays_open_with_the_remaining_timeout() -> R
         .handler("t", rec.clone())
         .build()?;
     let mut breaker = worker.breaker();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     let view = breaker.wait_for(|v| v.openings == 1).await?.clone();
     assert_eq!(
         view.state,
@@ -145,8 +142,7 @@ async fn a_restart_during_an_outage_stays_open_with_the_remaining_timeout() -> R
     })
     .await;
     assert!(rec.calls()[0].at.since(support::START) >= Duration::from_secs(60));
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 
@@ -169,8 +165,7 @@ async fn after_recovery_the_ramp_limits_the_drain_rate() -> Result<()> {
         .concurrency(32)
         .build()?;
     let mut breaker = worker.breaker();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     support::enqueue(store.as_ref(), "t", 5);
     breaker.wait_for(|v| v.state == BreakerState::Open).await?;
     support::enqueue(store.as_ref(), "t", 500);
@@ -192,12 +187,26 @@ async fn after_recovery_the_ramp_limits_the_drain_rate() -> Result<()> {
         "{in_ten} jobs in the first 10 s of the ramp"
     );
 
+    // A restart inside the ramp's window keeps ramping (the close time is stored).
+    running.stop().await?;
+    let worker = Worker::builder(store.clone(), support::policy(ramped))
+        .handler("t", rec.clone())
+        .concurrency(32)
+        .build()?;
+    let restarted_at = store.now();
+    let running = support::start(worker);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let after_restart = rec.calls().iter().filter(|c| c.at >= restarted_at).count();
+    assert!(
+        (20..=30).contains(&after_restart),
+        "{after_restart} jobs in 10 s after a restart"
+    );
+
     // After the ramp, full speed.
     support::until(Duration::from_secs(300), || {
         counts(store.as_ref()).completed == 505
     })
     .await;
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }

@@ -34,8 +34,7 @@ async fn a_panic_and_a_hang_fail_their_jobs_and_the_rest_are_delivered() -> Resu
         .handler_with_timeout("t", handler, Duration::from_secs(10))
         .concurrency(4)
         .build()?;
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     let mut jobs = vec![tenax_core::NewJob::new("t", b"panic".to_vec())];
     jobs.push(tenax_core::NewJob::new("t", b"hang".to_vec()));
     jobs.extend((0..20).map(|i| tenax_core::NewJob::new("t", i.to_string().into_bytes())));
@@ -61,8 +60,7 @@ async fn a_panic_and_a_hang_fail_their_jobs_and_the_rest_are_delivered() -> Resu
         "{}",
         error.message
     );
-    stop.shutdown();
-    let report = running.await??;
+    let report = running.stop().await?;
     assert_eq!((report.completed, report.buried), (20, 2));
     Ok(())
 }
@@ -74,8 +72,7 @@ async fn a_job_of_an_unknown_kind_goes_to_the_dead_letters_with_the_reason() -> 
     let worker = Worker::builder(store.clone(), support::policy(POLICY))
         .handler("t", handler_fn(|_| async { Ok(()) }))
         .build()?;
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     let id = store
         .enqueue(tenax_core::NewJob::new("nobody-handles-this", Vec::new()))?
         .id();
@@ -87,7 +84,6 @@ async fn a_job_of_an_unknown_kind_goes_to_the_dead_letters_with_the_reason() -> 
             .message
             .contains("no handler is registered")
     );
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }

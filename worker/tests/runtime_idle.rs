@@ -24,8 +24,7 @@ async fn an_idle_worker_makes_no_store_calls_and_wakes_for_due_and_new_jobs() ->
     )
     .handler("t", rec.clone())
     .build()?;
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
 
     // One job due in an hour.
     store.enqueue_batch(vec![
@@ -63,7 +62,6 @@ async fn an_idle_worker_makes_no_store_calls_and_wakes_for_due_and_new_jobs() ->
     let settled = store.calls();
     tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
     assert_eq!(store.calls(), settled, "no store calls over an idle day");
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }

@@ -27,8 +27,7 @@ async fn a_reload_changes_the_next_delay_and_a_bad_one_changes_nothing() -> Resu
     let worker = Worker::builder(store.clone(), live.clone())
         .handler("t", rec.clone())
         .build()?;
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     support::enqueue(store.as_ref(), "t", 1);
 
     support::until(Duration::from_secs(1), || rec.count() == 1).await;
@@ -69,7 +68,6 @@ async fn a_reload_changes_the_next_delay_and_a_bad_one_changes_nothing() -> Resu
     // And an in-process replace (what the watcher does) applies the same way.
     live.replace(CompiledPolicy::load_str(&script("1s"), "inline.rhai")?);
     support::until(Duration::from_secs(900), || rec.count() == 5).await;
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }

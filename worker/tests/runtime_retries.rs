@@ -29,8 +29,7 @@ async fn a_success_completes_once() -> Result<()> {
     let worker = Worker::builder(store.clone(), support::policy(POLICY))
         .handler("t", rec.clone())
         .build()?;
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     support::enqueue(store.as_ref(), "t", 1);
     support::until(Duration::from_secs(5), || {
         counts(store.as_ref()).completed == 1
@@ -38,8 +37,7 @@ async fn a_success_completes_once() -> Result<()> {
     .await;
     tokio::time::sleep(Duration::from_secs(600)).await;
     assert_eq!(rec.count(), 1, "delivered exactly once");
-    stop.shutdown();
-    let report = running.await??;
+    let report = running.stop().await?;
     assert_eq!((report.started, report.completed), (1, 1));
     Ok(())
 }
@@ -56,8 +54,7 @@ async fn a_permanent_failure_goes_to_the_dead_letters_at_once_and_spares_the_bre
         .handler("t", rec.clone())
         .build()?;
     let breaker = worker.breaker();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     support::enqueue(store.as_ref(), "t", 10);
     support::until(Duration::from_secs(5), || counts(store.as_ref()).dead == 10).await;
     assert_eq!(rec.count(), 10, "one attempt each");
@@ -75,8 +72,7 @@ async fn a_permanent_failure_goes_to_the_dead_letters_at_once_and_spares_the_bre
         "{}",
         error.message
     );
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 
@@ -94,8 +90,7 @@ async fn transient_failures_retry_with_growing_gaps_then_complete() -> Result<()
     let worker = Worker::builder(store.clone(), support::policy(POLICY))
         .handler("t", rec.clone())
         .build()?;
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     support::enqueue(store.as_ref(), "t", 1);
     support::until(Duration::from_secs(120), || {
         counts(store.as_ref()).completed == 1
@@ -124,8 +119,7 @@ async fn transient_failures_retry_with_growing_gaps_then_complete() -> Result<()
         );
     }
     assert!(gaps.windows(2).all(|w| w[1] > w[0]), "gaps grow: {gaps:?}");
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 
@@ -137,8 +131,7 @@ async fn endless_transient_failures_end_in_the_dlq_after_exactly_max_retries() -
     let worker = Worker::builder(store.clone(), support::policy(POLICY))
         .handler("t", rec.clone())
         .build()?;
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     support::enqueue(store.as_ref(), "t", 1);
     support::until(Duration::from_secs(600), || {
         counts(store.as_ref()).dead == 1
@@ -159,8 +152,7 @@ async fn endless_transient_failures_end_in_the_dlq_after_exactly_max_retries() -
             .contains("all 6 retries are used up"),
         "the DLQ says why"
     );
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 
@@ -183,8 +175,7 @@ async fn not_found_retries_slowly_and_never_moves_the_breaker() -> Result<()> {
         .handler("t", rec.clone())
         .build()?;
     let breaker = worker.breaker();
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     support::enqueue(store.as_ref(), "t", 20);
     support::until(Duration::from_secs(3600), || {
         counts(store.as_ref()).completed == 20
@@ -203,8 +194,7 @@ async fn not_found_retries_slowly_and_never_moves_the_breaker() -> Result<()> {
     let first = &rec.calls_for("0");
     assert!(first.len() >= 4, "retried while not found: {}", first.len());
     assert!(first[1].at.since(first[0].at) >= Duration::from_secs(30));
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 
@@ -222,8 +212,7 @@ async fn a_job_waiting_for_its_retry_does_not_delay_due_jobs() -> Result<()> {
     let worker = Worker::builder(store.clone(), support::policy(POLICY))
         .handler("t", rec.clone())
         .build()?;
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     store.enqueue(tenax_core::NewJob::new("t", b"slow".to_vec()))?;
     support::until(Duration::from_secs(5), || {
         counts(store.as_ref()).retrying == 1
@@ -246,7 +235,6 @@ async fn a_job_waiting_for_its_retry_does_not_delay_due_jobs() -> Result<()> {
         1,
         "the waiting job was not re-run early"
     );
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }

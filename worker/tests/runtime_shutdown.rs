@@ -32,16 +32,13 @@ async fn stop_mid_flight(
     .concurrency(4)
     .shutdown_grace(grace)
     .build()?;
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     support::enqueue(store.as_ref(), "t", 8);
     support::until(Duration::from_secs(1), || rec.count() == 4).await;
     if now {
-        stop.shutdown_now();
-    } else {
-        stop.shutdown();
+        running.stop.shutdown_now();
     }
-    Ok((running.await??, rec))
+    Ok((running.stop().await?, rec))
 }
 
 #[tokio::test(start_paused = true)]
@@ -80,15 +77,13 @@ async fn slow_jobs_past_the_grace_period_are_released_without_an_attempt() -> Re
     )
     .handler("t", rec.clone())
     .build()?;
-    let stop = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
+    let running = support::start(worker);
     support::until(Duration::from_secs(5), || {
         counts(store.as_ref()).completed == 8
     })
     .await;
     assert!(rec.calls().iter().all(|c| c.attempt == 0));
-    stop.shutdown();
-    running.await??;
+    running.stop().await?;
     Ok(())
 }
 

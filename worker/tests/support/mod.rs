@@ -71,3 +71,25 @@ pub fn api_client() -> reqwest::Client {
         .build()
         .expect("HTTP client")
 }
+
+/// A worker running as a task.
+pub struct Running {
+    pub stop: tenax_worker::ShutdownHandle,
+    task: tokio::task::JoinHandle<tenax_worker::Result<tenax_worker::RunReport>>,
+}
+
+/// Spawns `worker.run()`.
+pub fn start(worker: tenax_worker::Worker) -> Running {
+    Running {
+        stop: worker.shutdown_handle(),
+        task: tokio::spawn(worker.run()),
+    }
+}
+
+impl Running {
+    /// Graceful shutdown; the worker's report.
+    pub async fn stop(self) -> anyhow::Result<tenax_worker::RunReport> {
+        self.stop.shutdown();
+        Ok(self.task.await??)
+    }
+}
