@@ -30,8 +30,13 @@ impl Daemon {
     }
 
     pub fn start_in(dir: tempfile::TempDir, extra: &str) -> Daemon {
-        let config = dir.path().join("tenax.toml");
         let data = dir.path().join("data");
+        Self::start_at(dir, &data, extra)
+    }
+
+    /// Like [`Daemon::start_in`], with the data directory at `data`.
+    pub fn start_at(dir: tempfile::TempDir, data: &std::path::Path, extra: &str) -> Daemon {
+        let config = dir.path().join("tenax.toml");
         let text = format!(
             "data_dir = {data:?}\n{extra}\n",
             data = data.display().to_string()
@@ -97,10 +102,6 @@ impl Daemon {
                 Err(_) => return None,
             }
         }
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
     }
 
     /// Sends SIGTERM and waits for the exit status.
