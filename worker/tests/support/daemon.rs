@@ -104,6 +104,18 @@ impl Daemon {
         }
     }
 
+    /// Sends SIGTERM without waiting (the daemon starts its graceful shutdown).
+    pub fn term(&self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    }
+
+    /// SIGKILL, at once.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
