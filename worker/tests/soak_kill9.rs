@@ -65,7 +65,7 @@ async fn downstream() -> Downstream {
         let k = seen.fetch_add(1, Ordering::Relaxed);
         match m.load(Ordering::Relaxed) {
             DOWN => StatusCode::SERVICE_UNAVAILABLE,
-            FLAKY if k % 4 == 0 => StatusCode::SERVICE_UNAVAILABLE,
+            FLAKY if k.is_multiple_of(4) => StatusCode::SERVICE_UNAVAILABLE,
             _ => {
                 *d.lock().expect("deliveries").entry(n).or_insert(0) += 1;
                 StatusCode::OK
