@@ -67,9 +67,7 @@ fn garbage(n: usize) -> Vec<u8> {
 /// Jobs the reopened store holds, or the open error as text.
 fn reopen(dir: &Path) -> Result<u64, String> {
     let store = Store::open(dir, StoreOptions::default()).map_err(|e| e.to_string())?;
-    let counts = store.stats().map_err(|e| e.to_string())?.queues[DEFAULT_QUEUE]
-        .counts
-        .clone();
+    let counts = store.stats().map_err(|e| e.to_string())?.queues[DEFAULT_QUEUE].counts;
     let claimed = store
         .claim(DEFAULT_QUEUE, 1_000)
         .map_err(|e| e.to_string())?;

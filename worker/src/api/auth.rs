@@ -24,7 +24,7 @@ pub(crate) async fn require_token(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(bearer);
     match given {
         // NOTE: constant-time over the bytes, so the comparison does not leak how much
         // of a guessed token was right.
@@ -45,4 +45,10 @@ pub(crate) async fn require_token(
             response
         }
     }
+}
+
+/// The token of a `Bearer` credential; the scheme name is case-insensitive (RFC 9110).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
