@@ -80,6 +80,8 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Measure throughput and latency with the standard workloads.
+    Bench(crate::bench::BenchArgs),
     /// A self-contained demo: a flaky mock media server, an outage, retries, the DLQ.
     Demo {
         /// How many jobs to enqueue.

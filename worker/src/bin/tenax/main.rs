@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bench;
 mod cli;
 mod client;
 mod commands;
@@ -95,6 +96,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
                 println!("{config:#?}");
             }
         },
+        Command::Bench(args) => bench::run(args).await?,
         Command::Demo { jobs, seed } => {
             // Worker logs would break up the demo's status line: errors only.
             logging::init("error", false);

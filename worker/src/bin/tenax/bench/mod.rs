@@ -1,0 +1,261 @@
+//! `tenax bench`: the standard workloads as one command, with the targets beside the
+//! figures. Each figure is the median of `--runs` runs, each on a fresh directory.
+
+mod depth;
+mod report;
+mod store;
+mod worker;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use report::Figure;
+
+/// Every workload, in the order they run.
+const WORKLOADS: [&str; 8] = [
+    "fsync",
+    "enqueue",
+    "enqueue-concurrent",
+    "enqueue-batch",
+    "drain",
+    "latency",
+    "retry",
+    "depth",
+];
+
+/// Measure throughput and latency on this machine (a few minutes at full size; `depth`
+/// fills a million jobs and needs about 1 GB of disk).
+#[derive(Args, Debug)]
+pub(crate) struct BenchArgs {
+    /// Workloads to run, comma-separated or repeated: fsync, enqueue, enqueue-concurrent,
+    /// enqueue-batch, drain, latency, retry, depth. Default: all.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Jobs per run for every workload (depth's deep queue too). Default: each
+    /// workload's standard size (depth: 1,000,000).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Producers for enqueue-concurrent; worker concurrency for drain and retry.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Runs per workload; figures are medians.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Where to put the stores (an empty or missing directory). Default: a temporary
+    /// directory.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+/// Runs the selected workloads and prints the figures.
+pub(crate) async fn run(args: BenchArgs) -> Result<()> {
+    if let Some(dir) = std::env::var_os(depth::REOPEN_ENV) {
+        return depth::reopen_probe(Path::new(&dir));
+    }
+    for name in &args.only {
+        if !WORKLOADS.contains(&name.as_str()) {
+            bail!(
+                "unknown workload `{name}`; choose from {}",
+                WORKLOADS.join(", ")
+            );
+        }
+    }
+    if args.runs == 0 || args.concurrency == 0 {
+        bail!("--runs and --concurrency must be at least 1");
+    }
+    let _temp;
+    let root = match &args.data_dir {
+        Some(dir) => {
+            if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+                bail!("--data-dir {} is not empty", dir.display());
+            }
+            dir.clone()
+        }
+        None => {
+            _temp = tempfile::tempdir().context("temporary directory")?;
+            _temp.path().to_path_buf()
+        }
+    };
+    let selected: Vec<&str> = WORKLOADS
+        .into_iter()
+        .filter(|w| args.only.is_empty() || args.only.iter().any(|o| o == w))
+        .collect();
+    let mut figures = Vec::new();
+    let mut fsync_median = None;
+    for workload in selected {
+        let found = measure(workload, &args, &root, fsync_median).await?;
+        if workload == "fsync" {
+            fsync_median = found.first().map(|f| f.median);
+        }
+        figures.extend(found);
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "figures": figures }))?
+        );
+    } else {
+        print!("{}", report::table(&figures));
+    }
+    Ok(())
+}
+
+/// A fresh directory for one run.
+fn fresh(root: &Path, workload: &str, run: usize) -> Result<PathBuf> {
+    let dir = root.join(format!("{workload}-{run}"));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+async fn measure(
+    workload: &'static str,
+    args: &BenchArgs,
+    root: &Path,
+    fsync: Option<f64>,
+) -> Result<Vec<Figure>> {
+    let size = |standard: usize| args.jobs.unwrap_or(standard).max(1);
+    let mut values: Vec<Vec<f64>> = Vec::new();
+    for run in 0..args.runs {
+        eprintln!("bench: {workload}, run {}/{}", run + 1, args.runs);
+        let dir = fresh(root, workload, run)?;
+        let got: Vec<f64> = match workload {
+            "fsync" => {
+                let n = size(2_000);
+                vec![blocking(move || store::fsync(&dir, n)).await?]
+            }
+            "enqueue" => {
+                let n = size(2_000);
+                vec![blocking(move || store::enqueue(&dir, n)).await?]
+            }
+            "enqueue-concurrent" => {
+                let (n, p) = (size(100_000), args.concurrency);
+                vec![blocking(move || store::enqueue_concurrent(&dir, n, p)).await?]
+            }
+            "enqueue-batch" => {
+                let n = size(500_000);
+                vec![blocking(move || store::enqueue_batch(&dir, n, 1_000)).await?]
+            }
+            "drain" => vec![worker::drain(&dir, size(200_000), args.concurrency).await?],
+            "retry" => vec![worker::retry(&dir, size(50_000), args.concurrency).await?],
+            "latency" => {
+                let (p50, p99, max) = worker::latency(&dir, size(2_000).min(20_000)).await?;
+                vec![p50, p99, max]
+            }
+            "depth" => {
+                let deep = size(1_000_000);
+                let d = blocking(move || depth::depth(&dir, deep, (deep / 10).clamp(1, 100_000)))
+                    .await?;
+                vec![
+                    d.shallow_rate,
+                    d.deep_rate,
+                    d.reopen.as_secs_f64() * 1000.0,
+                    d.rss_mb,
+                ]
+            }
+            _ => bail!("unknown workload `{workload}`"),
+        };
+        std::fs::remove_dir_all(fresh(root, workload, run)?).ok();
+        for (i, v) in got.into_iter().enumerate() {
+            if values.len() <= i {
+                values.push(Vec::new());
+            }
+            values[i].push(v);
+        }
+    }
+    let mut columns = values.into_iter();
+    let mut next = || columns.next().unwrap_or_default();
+    Ok(match workload {
+        "fsync" => vec![Figure::new(
+            workload,
+            "fsync: raw fdatasync of 256-byte appends",
+            "/s",
+            next(),
+        )],
+        "enqueue" => {
+            let f = Figure::new(workload, "enqueue: durable, 1 producer", "jobs/s", next());
+            match fsync {
+                Some(raw) => {
+                    let words = format!(">= 80% of fsync ({:.0}/s)", 0.8 * raw);
+                    vec![f.at_least(0.8 * raw, &words)]
+                }
+                None => vec![f],
+            }
+        }
+        "enqueue-concurrent" => vec![
+            Figure::new(
+                workload,
+                format!("enqueue-concurrent: {} producers", args.concurrency),
+                "jobs/s",
+                next(),
+            )
+            .at_least(50_000.0, ">= 50,000"),
+        ],
+        "enqueue-batch" => vec![
+            Figure::new(
+                workload,
+                "enqueue-batch: 1,000 jobs per call",
+                "jobs/s",
+                next(),
+            )
+            .at_least(300_000.0, ">= 300,000"),
+        ],
+        "drain" => vec![
+            Figure::new(
+                workload,
+                format!("drain: no-op jobs, concurrency {}", args.concurrency),
+                "jobs/s",
+                next(),
+            )
+            .at_least(50_000.0, ">= 50,000"),
+        ],
+        "retry" => vec![Figure::new(
+            workload,
+            "retry: fail once, then succeed",
+            "jobs/s",
+            next(),
+        )],
+        "latency" => vec![
+            Figure::new(workload, "latency: enqueue-to-start p50", "ms", next())
+                .below(1.0, "< 1 ms"),
+            Figure::new(workload, "latency: enqueue-to-start p99", "ms", next())
+                .below(5.0, "< 5 ms"),
+            Figure::new(workload, "latency: enqueue-to-start max", "ms", next()),
+        ],
+        "depth" => {
+            let shallow = Figure::new(
+                workload,
+                "depth: claim+complete, 10,000 queued",
+                "jobs/s",
+                next(),
+            );
+            let half = shallow.median / 2.0;
+            let deep_name = format!("depth: claim+complete, {} queued", size(1_000_000));
+            vec![
+                shallow,
+                Figure::new(workload, deep_name, "jobs/s", next())
+                    .at_least(half, ">= half the 10,000 rate"),
+                Figure::new(workload, "depth: reopen time", "ms", next()).below(2_000.0, "< 2 s"),
+                Figure::new(
+                    workload,
+                    "depth: resident memory after reopen",
+                    "MB",
+                    next(),
+                )
+                .below(150.0, "< 150 MB"),
+            ]
+        }
+        _ => Vec::new(),
+    })
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await?
+}

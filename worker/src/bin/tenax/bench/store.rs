@@ -1,0 +1,108 @@
+//! The store alone: the disk's fsync rate and the three enqueue paths.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Result;
+use tenax_core::{Durability, NewJob, Store, StoreOptions};
+
+/// About 256 bytes of JSON, like a typical HTTP job.
+pub(crate) fn payload(i: usize) -> Vec<u8> {
+    format!(
+        r#"{{"method":"PUT","url":"http://127.0.0.1:32400/library/metadata/{i}/refresh","headers":{{"X-Plex-Token":"0123456789abcdef"}},"json":{{"title":"Item {i}","section":4,"note":"padding to a realistic size for a media server call ......"}}}}"#
+    )
+    .into_bytes()
+}
+
+pub(crate) fn open(dir: &Path, durability: Durability) -> Result<Store> {
+    Ok(Store::open(
+        dir,
+        StoreOptions::default()
+            .durability(durability)
+            .min_free_bytes(0),
+    )?)
+}
+
+pub(crate) fn rate(n: usize, started: Instant) -> f64 {
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The disk's own limit: append 256 bytes and fdatasync, on the same filesystem.
+pub(crate) fn fsync(dir: &Path, n: usize) -> Result<f64> {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("fsync-probe"))?;
+    let buf = payload(0);
+    let started = Instant::now();
+    for _ in 0..n {
+        f.write_all(&buf)?;
+        f.sync_data()?;
+    }
+    Ok(rate(n, started))
+}
+
+/// Durable enqueue, one call per job, from one producer.
+pub(crate) fn enqueue(dir: &Path, n: usize) -> Result<f64> {
+    let store = open(dir, Durability::Sync)?;
+    let started = Instant::now();
+    for i in 0..n {
+        store.enqueue(NewJob::new("http", payload(i)))?;
+    }
+    Ok(rate(n, started))
+}
+
+/// Durable enqueue from `producers` threads at once (group commit).
+pub(crate) fn enqueue_concurrent(dir: &Path, n: usize, producers: usize) -> Result<f64> {
+    let store = Arc::new(open(dir, Durability::Sync)?);
+    let per = (n / producers).max(1);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..producers)
+        .map(|p| {
+            let store = store.clone();
+            std::thread::spawn(move || -> tenax_core::Result<()> {
+                for i in 0..per {
+                    store.enqueue(NewJob::new("http", payload(p * per + i)))?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join()
+            .map_err(|_| anyhow::anyhow!("a producer panicked"))??;
+    }
+    Ok(rate(per * producers, started))
+}
+
+/// Durable enqueue of `size` jobs per call.
+pub(crate) fn enqueue_batch(dir: &Path, n: usize, size: usize) -> Result<f64> {
+    let store = open(dir, Durability::Sync)?;
+    let batches: Vec<Vec<NewJob>> = (0..(n / size).max(1))
+        .map(|b| {
+            (0..size)
+                .map(|i| NewJob::new("http", payload(b * size + i)))
+                .collect()
+        })
+        .collect();
+    let total: usize = batches.iter().map(Vec::len).sum();
+    let started = Instant::now();
+    for batch in batches {
+        store.enqueue_batch(batch)?;
+    }
+    Ok(rate(total, started))
+}
+
+/// Fills a store with `n` jobs in batches of 10,000.
+pub(crate) fn fill(store: &Store, n: usize) -> Result<()> {
+    for start in (0..n).step_by(10_000) {
+        let jobs = (start..(start + 10_000).min(n))
+            .map(|i| NewJob::new("http", payload(i)))
+            .collect();
+        store.enqueue_batch(jobs)?;
+    }
+    Ok(())
+}
