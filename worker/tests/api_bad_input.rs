@@ -8,13 +8,9 @@ use serde_json::{Value, json};
 use support::daemon::Daemon;
 
 async fn enqueued(client: &reqwest::Client, daemon: &Daemon) -> Result<u64> {
-    let stats: Value = client
-        .get(format!("{}/v1/stats", daemon.url))
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(stats["total"]["enqueued"].as_u64().unwrap_or(0))
+    Ok(daemon.stats(client).await["total"]["enqueued"]
+        .as_u64()
+        .unwrap_or(0))
 }
 
 #[tokio::test]

@@ -107,12 +107,7 @@ async fn a_full_disk_gets_507_and_the_daemon_recovers_when_space_is_freed() -> R
     // The daemon is still up and everything acknowledged is still there.
     let health = client.get(format!("{}/healthz", daemon.url)).send().await?;
     assert_eq!(health.status().as_u16(), 200);
-    let stats: Value = client
-        .get(format!("{}/v1/stats", daemon.url))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stats = daemon.stats(&client).await;
     assert_eq!(stats["total"]["waiting"].as_u64(), Some(acked));
 
     // Free space: enqueues are accepted and delivered again.
@@ -124,12 +119,7 @@ async fn a_full_disk_gets_507_and_the_daemon_recovers_when_space_is_freed() -> R
         (hits.load(Ordering::SeqCst) == 1).then_some(())
     })
     .await;
-    let stats: Value = client
-        .get(format!("{}/v1/stats", daemon.url))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stats = daemon.stats(&client).await;
     assert_eq!(
         stats["total"]["waiting"].as_u64(),
         Some(acked),

@@ -48,12 +48,7 @@ async fn the_daemon_survives_hostile_clients() -> Result<()> {
         }
     }
     assert_eq!(created, 200);
-    let stats: Value = client
-        .get(format!("{}/v1/stats", daemon.url))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stats = daemon.stats(&client).await;
     assert_eq!(stats["total"]["enqueued"], 200);
 
     // Wrong methods and unknown routes are 4xx; the stalled client changed nothing.
@@ -73,12 +68,7 @@ async fn the_daemon_survives_hostile_clients() -> Result<()> {
         .await?;
     assert_eq!(r.status().as_u16(), 404);
     drop(slow);
-    let stats: Value = client
-        .get(format!("{}/v1/stats", daemon.url))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stats = daemon.stats(&client).await;
     assert_eq!(
         stats["total"]["enqueued"], 200,
         "nothing lost, nothing extra"

@@ -104,6 +104,18 @@ impl Daemon {
         }
     }
 
+    /// `GET /v1/stats` of this daemon.
+    pub async fn stats(&self, client: &reqwest::Client) -> serde_json::Value {
+        client
+            .get(format!("{}/v1/stats", self.url))
+            .send()
+            .await
+            .expect("stats answered")
+            .json()
+            .await
+            .expect("stats are JSON")
+    }
+
     /// Sends SIGTERM without waiting (the daemon starts its graceful shutdown).
     pub fn term(&self) {
         let pid = self.child.id().to_string();
