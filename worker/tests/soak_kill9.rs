@@ -198,7 +198,8 @@ async fn no_acknowledged_job_is_lost_across_kill_9() -> Result<()> {
     let mut timeline: Vec<Interruption> = Vec::new();
     let mut moments: BTreeMap<Moment, u64> = BTreeMap::new();
     let mut open_at_kill = 0u64;
-    for _ in 0..kills {
+    let mut slowest_restart = Duration::ZERO;
+    for k in 1..=kills {
         tokio::time::sleep(rng.pause(30, 250)).await;
         let moment = MOMENTS[rng.below(MOMENTS.len() as u64) as usize];
         *moments.entry(moment).or_default() += 1;
@@ -238,13 +239,25 @@ async fn no_acknowledged_job_is_lost_across_kill_9() -> Result<()> {
             mock.set(Mode::Healthy);
             outage.restore().await;
         }
+        let restart = Instant::now();
         daemon = start(&data, &policy, &allowed);
         *url.lock().expect("url") = daemon.url.clone();
+        // Start-up replays the store's journal, which grows while no daemon lives long
+        // enough to flush it: worth watching in long runs.
+        let took = restart.elapsed();
+        slowest_restart = slowest_restart.max(took);
         timeline.push(Interruption {
             cause: Cause::Kill,
             start: at,
             end: Instant::now(),
         });
+        if k % 50 == 0 {
+            eprintln!(
+                "soak: {k} kills, {} jobs acknowledged, last restart {took:?}, {:.1} s",
+                acked.lock().expect("acked").len(),
+                began.elapsed().as_secs_f64()
+            );
+        }
     }
 
     // Drain: no more producers, a healthy downstream, one last fresh daemon.
@@ -310,7 +323,7 @@ async fn no_acknowledged_job_is_lost_across_kill_9() -> Result<()> {
         "soak: seed {seed}, {kills} kills at {moments:?} (breaker seen open at {open_at_kill}), \
          {} outage cuts; {issued} jobs sent, {} acknowledged, {} stored, {} delivered, \
          {} dead, {} lost; {duplicate_total} duplicate deliveries {duplicates:?}, \
-         widest crash window {widest_window:?}; {:.1} s",
+         widest crash window {widest_window:?}; slowest restart {slowest_restart:?}; {:.1} s",
         interruptions - kills,
         acked.len(),
         total["enqueued"],
