@@ -40,6 +40,65 @@ fn a_non_loopback_api_needs_a_token() -> Result<()> {
     Ok(())
 }
 
+/// `tenax run` with `--token`/`TENAX_API_TOKEN` set to something blank on a
+/// non-loopback address: it must refuse to start, not serve an API that
+/// `Authorization: Bearer ` opens. A daemon that starts anyway is killed and fails the test.
+#[test]
+fn an_empty_token_from_the_command_line_or_environment_is_refused() -> Result<()> {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("tenax.toml");
+    let data = dir.path().join("data");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[api]\naddr = \"0.0.0.0:0\"\n",
+            data.display().to_string()
+        ),
+    )?;
+    let config = config.to_str().expect("utf-8");
+    let cases: [(&[&str], Option<&str>); 4] = [
+        (&["--token", ""], None),
+        (&["--token", "   "], None),
+        (&[], Some("")),
+        (&[], Some(" ")),
+    ];
+    for (flags, env) in cases {
+        let mut command = Command::new(TENAX);
+        command
+            .args(["run", "--config", config])
+            .args(flags)
+            .env_remove("TENAX_API_ADDR")
+            .env_remove("TENAX_API_TOKEN")
+            .env_remove("TENAX_DATA_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(value) = env {
+            command.env("TENAX_API_TOKEN", value);
+        }
+        let mut child = command.spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if Instant::now() > deadline {
+                child.kill()?;
+                child.wait()?;
+                panic!("{flags:?} / env {env:?}: the daemon started with a blank token");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)?;
+        assert_eq!(status.code(), Some(1), "{flags:?} / env {env:?}: {err}");
+        assert!(err.contains("token"), "{flags:?} / env {env:?}: {err}");
+        assert!(!data.exists(), "refused before touching the data directory");
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_token_every_request_needs_it() -> Result<()> {
     let daemon = Daemon::start("[api]\naddr = \"0.0.0.0:0\"\ntoken = \"s3cret-token\"\n");

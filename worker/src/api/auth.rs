@@ -48,7 +48,25 @@ pub(crate) async fn require_token(
 }
 
 /// The token of a `Bearer` credential; the scheme name is case-insensitive (RFC 9110).
+///
+/// An empty credential is never a token, so an API configured with an empty token by
+/// mistake stays closed instead of opening to `Authorization: Bearer `.
 fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+
+    #[test]
+    fn bearer_credentials() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bEaReR abc"), Some("abc"));
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("Bearer    "), None);
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("abc"), None);
+    }
 }

@@ -76,6 +76,9 @@ impl ApiState {
     }
 
     /// Requires `Authorization: Bearer <token>` on every request but `/healthz`.
+    ///
+    /// An empty token closes the API to every request but `/healthz` (no credential
+    /// matches it); it never opens it.
     #[must_use]
     pub fn token(mut self, token: Option<String>) -> Self {
         self.token = token;

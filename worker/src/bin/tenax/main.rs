@@ -52,8 +52,8 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
                     .parse()
                     .map_err(|e| anyhow::anyhow!("--api {addr:?}: {e}"))?;
             }
-            if target.token.is_some() {
-                config.api.token = target.token;
+            if let Some(token) = target.token {
+                config.override_token(token)?;
             }
             config.check_api_exposure()?;
             logging::init(&config.log.level, json_logs || config.log.json());

@@ -309,7 +309,7 @@ impl Config {
         if self.api.body_limit < 1024 {
             return Err(bad("api.body_limit", "must be at least 1KiB".into()));
         }
-        if self.api.token.as_deref().is_some_and(str::is_empty) {
+        if self.api.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
             return Err(bad(
                 "api.token",
                 "must not be empty (leave it out for no token)".into(),
@@ -324,9 +324,30 @@ impl Config {
         Ok(())
     }
 
-    /// Refuses an API on a non-loopback address without a token.
+    /// Sets the token given by `--token` or `TENAX_API_TOKEN` on the command line.
+    ///
+    /// An empty token is refused here as in the file: it would count as "a token is set"
+    /// and open a non-loopback API to anyone sending `Authorization: Bearer `.
+    pub(crate) fn override_token(&mut self, token: String) -> Result<(), ConfigError> {
+        if token.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                origin: "--token / TENAX_API_TOKEN".to_owned(),
+                key: "api.token".to_owned(),
+                message: "must not be empty (leave it out for no token)".into(),
+            });
+        }
+        self.api.token = Some(token);
+        Ok(())
+    }
+
+    /// Refuses an API on a non-loopback address without a (non-empty) token.
     pub(crate) fn check_api_exposure(&self) -> Result<(), ConfigError> {
-        if self.api.addr.ip().is_loopback() || self.api.token.is_some() {
+        let has_token = self
+            .api
+            .token
+            .as_deref()
+            .is_some_and(|t| !t.trim().is_empty());
+        if self.api.addr.ip().is_loopback() || has_token {
             return Ok(());
         }
         Err(ConfigError::Exposed {
