@@ -6,6 +6,15 @@
 //! call depth, expression depth, string and collection sizes and wall-clock time. Rhai
 //! has no file, network or process functions to begin with. `unchecked` stays off, so
 //! every limit is enforced.
+//!
+//! Rhai checks an indexed assignment (`m[k] = v`, `a[i] = v`) against the size limits
+//! only for the new element, so a map could grow past its limit, or an array fill with
+//! large strings, until the operation or time limit stops the script hundreds of
+//! megabytes later. Every such assignment first looks up its root variable, so the
+//! variable hook below checks the whole value of each variable read: a container
+//! exceeds the limits by at most one element before the script is stopped. `this`, the
+//! one way to a value without a variable lookup, is disabled. Closures
+//! are compiled out (`no_closure`), so no variable is ever shared or locked.
 
 use std::{
     cell::Cell,
@@ -49,12 +58,17 @@ pub(crate) fn engine() -> &'static Engine {
     &ENGINE
 }
 
+// NOTE: rhai marks `on_var` deprecated only to say its signature may change.
+#[allow(deprecated)]
 fn build() -> Engine {
     let mut engine = Engine::new();
     engine
         .set_module_resolver(DummyModuleResolver::new())
         .set_max_modules(0)
         .disable_symbol("eval")
+        // `this` in a method-style call reaches its object without a variable lookup,
+        // where the size check below cannot see it; policies have no use for it.
+        .disable_symbol("this")
         .set_max_operations(MAX_OPERATIONS)
         .set_max_call_levels(MAX_CALL_LEVELS)
         .set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FN_EXPR_DEPTH)
@@ -63,6 +77,12 @@ fn build() -> Engine {
         .set_max_map_size(MAX_MAP_SIZE)
         .set_strict_variables(true)
         .set_fail_on_invalid_map_property(true)
+        .on_var(|name, _index, context| {
+            if let Some(value) = context.scope().get(name) {
+                context.engine().ensure_data_size_within_limits(value)?;
+            }
+            Ok(None)
+        })
         .on_print(|text| tracing::info!(target: "tenax_policies::script", "{text}"))
         .on_debug(|text, _source, pos| {
             tracing::debug!(target: "tenax_policies::script", position = %pos, "{text}");

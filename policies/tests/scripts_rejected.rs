@@ -62,6 +62,28 @@ const CASES: &[(&str, &str, &[&str])] = &[
         &["too large"],
     ),
     (
+        // Indexed assignment checks only the new element, not the map it grows.
+        "map grown by indexed assignment",
+        "let m = #{};\nfor i in 0..5000 { m[`k${i}`] = i; }\n#{}",
+        &["too large", "maps up to"],
+    ),
+    (
+        "nested map grown by indexed assignment",
+        "let m = #{ inner: #{} };\nfor i in 0..5000 { m.inner[`k${i}`] = i; }\n#{}",
+        &["too large"],
+    ),
+    (
+        "array filled with large strings by indexed assignment",
+        "let s = \"\";\ns.pad(60000, '*');\nlet a = [];\na.pad(5000, ());\n\
+         for i in 0..5000 { a[i] = s + i; }\n#{}",
+        &["too large"],
+    ),
+    (
+        "map grown through `this`",
+        "fn grow() { for i in 0..5000 { this[`k${i}`] = i; } }\nlet m = #{};\nm.grow();\n#{}",
+        &["this"],
+    ),
+    (
         "float duration",
         "#{ classes: #{ transient: #{ base: 2.5 } } }",
         &["classes.transient.base", "float"],
