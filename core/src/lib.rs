@@ -51,6 +51,9 @@ mod codec;
 pub mod conformance;
 mod counts;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod group_commit;
 mod job;
 mod keys;

@@ -113,6 +113,19 @@ async fn bad_requests_get_a_clear_4xx_and_store_nothing() -> Result<()> {
             "invalid_id",
         ),
         (
+            // Found by the `api_request` fuzz target: axum's own rejection was plain text.
+            "job id that is not UTF-8 once decoded",
+            client.get(format!("{}/v1/jobs/%9f", daemon.url)),
+            400,
+            "invalid_id",
+        ),
+        (
+            "dead job id that is not UTF-8 once decoded",
+            client.get(format!("{}/v1/dead/1%C3", daemon.url)),
+            400,
+            "invalid_id",
+        ),
+        (
             "unknown query parameter",
             client.get(format!("{}/v1/dead?kindd=x", daemon.url)),
             400,

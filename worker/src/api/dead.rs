@@ -2,14 +2,14 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
 use serde::{Deserialize, Serialize};
 use tenax_core::{DeadCursor, DeadFilter, DeadSelector, JobId, JobState};
 
 use super::body;
 use super::error::ApiError;
-use super::jobs::parse_id;
+use super::jobs::path_id;
 use super::views::{DurationSpec, JobView, TimeSpec};
 use super::{ApiState, blocking};
 
@@ -115,9 +115,9 @@ pub(crate) async fn list(
 
 pub(crate) async fn show(
     State(state): State<ApiState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<JobView>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = path_id(id)?;
     let store = state.store.clone();
     match blocking(move || store.dead_job(id)).await? {
         Some(job) => Ok(Json(JobView::new(job, JobState::Dead))),

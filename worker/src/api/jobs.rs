@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -176,9 +176,9 @@ fn new_job(state: &ApiState, spec: JobSpec) -> Result<NewJob, ApiError> {
 
 pub(crate) async fn show(
     State(state): State<ApiState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<JobView>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = path_id(id)?;
     let store = state.store.clone();
     match blocking(move || store.job(id)).await? {
         Some((job, st)) => Ok(Json(JobView::new(job, st))),
@@ -188,8 +188,23 @@ pub(crate) async fn show(
     }
 }
 
+/// A job id from the path; a segment that does not percent-decode to UTF-8 gets the
+/// same JSON 400 as any other bad id (axum's own rejection is plain text).
+pub(crate) fn path_id(segment: Result<Path<String>, PathRejection>) -> Result<JobId, ApiError> {
+    match segment {
+        Ok(Path(text)) => parse_id(&text),
+        Err(rejection) => Err(ApiError::bad_request(
+            "invalid_id",
+            format!(
+                "the job id in the path is not valid: {}",
+                rejection.body_text()
+            ),
+        )),
+    }
+}
+
 /// A job id from a path segment.
-pub(crate) fn parse_id(text: &str) -> Result<JobId, ApiError> {
+fn parse_id(text: &str) -> Result<JobId, ApiError> {
     text.parse::<u64>().map(JobId::new).map_err(|_| {
         ApiError::bad_request(
             "invalid_id",

@@ -309,7 +309,12 @@ impl Config {
         if self.api.body_limit < 1024 {
             return Err(bad("api.body_limit", "must be at least 1KiB".into()));
         }
-        if self.api.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        if self
+            .api
+            .token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
             return Err(bad(
                 "api.token",
                 "must not be empty (leave it out for no token)".into(),
