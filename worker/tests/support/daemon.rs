@@ -116,6 +116,11 @@ impl Daemon {
             .expect("stats are JSON")
     }
 
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM without waiting (the daemon starts its graceful shutdown).
     pub fn term(&self) {
         let pid = self.child.id().to_string();
