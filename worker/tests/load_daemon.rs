@@ -51,7 +51,11 @@ struct Deliveries(Vec<AtomicU8>);
 
 impl Deliveries {
     fn missing_and_duplicated(&self, upto: u64) -> (u64, u64) {
-        let counts = self.0.iter().take(upto as usize).map(|c| c.load(Ordering::Relaxed));
+        let counts = self
+            .0
+            .iter()
+            .take(upto as usize)
+            .map(|c| c.load(Ordering::Relaxed));
         counts.fold((0, 0), |(missing, dup), c| {
             (missing + u64::from(c == 0), dup + u64::from(c > 1))
         })
@@ -72,7 +76,9 @@ async fn the_daemon_stays_bounded_and_delivers_every_acknowledged_job() -> Resul
     let rate = env("TENAX_LOAD_RATE", 4_000);
     let producers = env("TENAX_LOAD_PRODUCERS", 4);
     let capacity = (secs * rate * 2 + BATCH) as usize;
-    let seen = Arc::new(Deliveries((0..capacity).map(|_| AtomicU8::new(0)).collect()));
+    let seen = Arc::new(Deliveries(
+        (0..capacity).map(|_| AtomicU8::new(0)).collect(),
+    ));
     let downstream = support::serve(
         Router::new()
             .route("/deliver/{n}", post(deliver))
@@ -108,7 +114,11 @@ async fn the_daemon_stays_bounded_and_delivers_every_acknowledged_job() -> Resul
                         } })
                     })
                     .collect();
-                let response = client.post(&url).json(&json!({ "jobs": jobs })).send().await?;
+                let response = client
+                    .post(&url)
+                    .json(&json!({ "jobs": jobs }))
+                    .send()
+                    .await?;
                 ensure!(response.status() == 201, "enqueue: {}", response.status());
                 acknowledged.fetch_add(BATCH, Ordering::Relaxed);
                 highest.fetch_max(first + BATCH, Ordering::Relaxed);
@@ -141,18 +151,26 @@ async fn the_daemon_stays_bounded_and_delivers_every_acknowledged_job() -> Resul
     }
     let total = acknowledged.load(Ordering::Relaxed);
     let upto = highest.load(Ordering::Relaxed);
-    ensure!(upto == total, "every batch up to {upto} acknowledged, got {total}");
+    ensure!(
+        upto == total,
+        "every batch up to {upto} acknowledged, got {total}"
+    );
 
     // Drain: wait for the backlog, sampling memory while it goes.
     let deadline = Instant::now() + Duration::from_secs(secs.max(120));
     loop {
         let stats = daemon.stats(&client).await;
-        let completed = stats["queues"]["default"]["completed"].as_u64().unwrap_or(0);
+        let completed = stats["queues"]["default"]["completed"]
+            .as_u64()
+            .unwrap_or(0);
         peak = peak.max(rss_mb(pid));
         if completed >= total {
             break;
         }
-        ensure!(Instant::now() < deadline, "the daemon did not catch up: {stats}");
+        ensure!(
+            Instant::now() < deadline,
+            "the daemon did not catch up: {stats}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let stats = daemon.stats(&client).await;
@@ -165,12 +183,21 @@ async fn the_daemon_stays_bounded_and_delivers_every_acknowledged_job() -> Resul
         q["completed"],
         began.elapsed().as_secs_f64()
     );
-    ensure!(missing == 0, "{missing} acknowledged jobs were never delivered");
-    ensure!(duplicated == 0, "{duplicated} jobs were delivered twice without a crash");
+    ensure!(
+        missing == 0,
+        "{missing} acknowledged jobs were never delivered"
+    );
+    ensure!(
+        duplicated == 0,
+        "{duplicated} jobs were delivered twice without a crash"
+    );
     ensure!(q["completed"] == total, "stats: {stats}");
     for state in ["waiting", "retrying", "running", "dead"] {
         ensure!(q[state] == 0, "{state} is not 0: {stats}");
     }
-    ensure!(peak < 300.0, "the daemon's memory stayed bounded: peak {peak:.0} MB");
+    ensure!(
+        peak < 300.0,
+        "the daemon's memory stayed bounded: peak {peak:.0} MB"
+    );
     Ok(())
 }
