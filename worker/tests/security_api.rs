@@ -62,6 +62,9 @@ async fn the_daemon_survives_hostile_clients() -> Result<()> {
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 405);
+    assert!(r.headers().contains_key("allow"), "405 names the methods");
+    let body: Value = r.json().await?;
+    assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
     let r = client
         .get(format!("{}/../../etc/passwd", daemon.url))
         .send()

@@ -109,6 +109,13 @@ pub fn router(state: ApiState, body_limit: usize) -> Router {
         .fallback(|| async {
             error::ApiError::not_found("no such endpoint; see the API table in the README")
         })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            error::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{method} is not served here; see the API table in the README"),
+            )
+        })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
