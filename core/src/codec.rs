@@ -129,8 +129,17 @@ impl<'a> Reader<'a> {
 }
 
 /// Encodes a job record (the id lives in the key, not the value).
+#[cfg(any(test, fuzzing))]
 pub(crate) fn encode_job(job: &Job) -> Vec<u8> {
-    let mut w = Writer::with_capacity(48 + job.payload.len() + job.queue.len() + job.kind.len());
+    encode_job_into(job, Vec::new())
+}
+
+/// [`encode_job`] into `buf` (cleared first), so a batch can reuse one buffer: the
+/// storage engine copies the bytes anyway.
+pub(crate) fn encode_job_into(job: &Job, mut buf: Vec<u8>) -> Vec<u8> {
+    buf.clear();
+    buf.reserve(48 + job.payload.len() + job.queue.len() + job.kind.len());
+    let mut w = Writer(buf);
     w.u8(JOB_RECORD_V1)
         .str(&job.queue)
         .str(&job.kind)

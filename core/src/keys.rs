@@ -45,10 +45,18 @@ pub(crate) fn due_prefix(queue: &str) -> Vec<u8> {
 }
 
 pub(crate) fn due(queue: &str, pos: DuePos) -> Vec<u8> {
-    let mut k = due_prefix(queue);
-    k.extend_from_slice(&pos.run_at.as_millis().to_be_bytes());
-    k.extend_from_slice(&pos.id.get().to_be_bytes());
+    let mut k = Vec::with_capacity(queue.len() + 17);
+    due_into(&mut k, queue, pos);
     k
+}
+
+/// [`due`] into `buf` (cleared first), for writers that reuse one buffer.
+pub(crate) fn due_into(buf: &mut Vec<u8>, queue: &str, pos: DuePos) {
+    buf.clear();
+    buf.extend_from_slice(queue.as_bytes());
+    buf.push(0);
+    buf.extend_from_slice(&pos.run_at.as_millis().to_be_bytes());
+    buf.extend_from_slice(&pos.id.get().to_be_bytes());
 }
 
 /// Reads the position from a due key of `queue` (the name and its NUL come first).

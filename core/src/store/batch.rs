@@ -15,6 +15,9 @@ pub(crate) struct Batch<'s> {
     inner: OwnedWriteBatch,
     counts: BTreeMap<String, QueueCounts>,
     seq: Option<u64>,
+    /// Reused for each record and due key: the engine copies what it is given.
+    record: Vec<u8>,
+    key: Vec<u8>,
 }
 
 impl<'s> Batch<'s> {
@@ -24,6 +27,8 @@ impl<'s> Batch<'s> {
             inner: shared.db.batch(),
             counts: BTreeMap::new(),
             seq: None,
+            record: Vec::new(),
+            key: Vec::new(),
         }
     }
 
@@ -47,8 +52,9 @@ impl<'s> Batch<'s> {
 
     pub(crate) fn put_job(&mut self, job: &Job) {
         let ks = &self.shared.ks;
+        self.record = codec::encode_job_into(job, std::mem::take(&mut self.record));
         self.inner
-            .insert(&ks.jobs, keys::job(job.id), codec::encode_job(job));
+            .insert(&ks.jobs, keys::job(job.id), self.record.as_slice());
     }
 
     pub(crate) fn delete_job(&mut self, id: JobId) {
@@ -58,14 +64,16 @@ impl<'s> Batch<'s> {
 
     pub(crate) fn put_due(&mut self, queue: &str, pos: DuePos) {
         let ks = &self.shared.ks;
-        self.inner.insert(&ks.due, keys::due(queue, pos), []);
+        keys::due_into(&mut self.key, queue, pos);
+        self.inner.insert(&ks.due, self.key.as_slice(), []);
     }
 
     /// Removes a due key. Weak (single-delete) is sound: a due key is written once between
     /// deletions, and it keeps consumed keys from piling up as tombstones.
     pub(crate) fn delete_due(&mut self, queue: &str, pos: DuePos) {
         let ks = &self.shared.ks;
-        self.inner.remove_weak(&ks.due, keys::due(queue, pos));
+        keys::due_into(&mut self.key, queue, pos);
+        self.inner.remove_weak(&ks.due, self.key.as_slice());
     }
 
     pub(crate) fn put_running(&mut self, id: JobId, token: u64) {

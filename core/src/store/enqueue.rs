@@ -74,10 +74,14 @@ struct Staging<'s> {
     batch: Batch<'s>,
     now: crate::Timestamp,
     results: Vec<Enqueued>,
-    /// Jobs created or changed by this group, by id, written at commit.
+    /// Jobs this group may look up again by id (they hold a dedup key, or had their
+    /// payload replaced), written at commit.
     touched: HashMap<JobId, Job>,
+    /// Jobs without a dedup key: nothing looks them up, so no map (most jobs).
+    created: Vec<Job>,
     /// Dedup keys claimed by this group: (queue, key) to id.
     dedup: HashMap<(String, String), JobId>,
+    /// The lowest new due position per queue (consecutive jobs share one entry).
     cursor_moves: Vec<(String, DuePos)>,
 }
 
@@ -89,6 +93,7 @@ impl<'s> Staging<'s> {
             now: shared.now(),
             results: Vec::new(),
             touched: HashMap::new(),
+            created: Vec::new(),
             dedup: HashMap::new(),
             cursor_moves: Vec::new(),
         }
@@ -141,12 +146,19 @@ impl<'s> Staging<'s> {
         }
         let pos = DuePos { run_at, id };
         self.batch.put_due(&job.queue, pos);
-        self.cursor_moves.push((job.queue.clone(), pos));
+        match self.cursor_moves.last_mut() {
+            Some((queue, lowest)) if *queue == job.queue => *lowest = (*lowest).min(pos),
+            _ => self.cursor_moves.push((job.queue.clone(), pos)),
+        }
         let counts = self.batch.counts(st, &job.queue);
         counts.waiting += 1;
         counts.enqueued += 1;
         self.results.push(Enqueued::Created(id));
-        self.touched.insert(id, job);
+        if job.dedup_key.is_some() {
+            self.touched.insert(id, job);
+        } else {
+            self.created.push(job);
+        }
         Ok(())
     }
 
@@ -164,7 +176,7 @@ impl<'s> Staging<'s> {
     }
 
     fn commit(mut self, st: &mut WriteState) -> Result<(Vec<Enqueued>, u64)> {
-        for job in self.touched.values() {
+        for job in self.touched.values().chain(&self.created) {
             self.batch.put_job(job);
         }
         let ticket = self.batch.commit(st)?;
