@@ -11,10 +11,7 @@ const QUIET_ENGINE: &str = "fjall=warn,lsm_tree=warn";
 
 /// Installs the global subscriber.
 pub(crate) fn init(level: &str, json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::try_new(format!("{QUIET_ENGINE},{level}"))
-            .unwrap_or_else(|_| EnvFilter::new("info"))
-    });
+    let filter = filter(std::env::var("RUST_LOG").ok().as_deref(), level);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -25,4 +22,50 @@ pub(crate) fn init(level: &str, json: bool) {
             .with_ansi(std::io::stderr().is_terminal())
             .try_init()
     };
+}
+
+/// `RUST_LOG` if it is a valid filter, else the configured level.
+///
+/// NOTE: tracing-subscriber 0.3.23 panics on some non-ASCII directives (it slices inside
+/// a character; found by the `config_file` fuzz target), and filters are ASCII anyway
+/// (targets, levels, span names), so anything else is refused before it gets there.
+fn filter(rust_log: Option<&str>, level: &str) -> EnvFilter {
+    if let Some(value) = rust_log.filter(|v| !v.is_empty()) {
+        match value.is_ascii().then(|| EnvFilter::try_new(value)) {
+            Some(Ok(filter)) => return filter,
+            _ => eprintln!("tenax: ignoring RUST_LOG={value:?}: it is not a log filter"),
+        }
+    }
+    if level.is_ascii()
+        && let Ok(filter) = EnvFilter::try_new(format!("{QUIET_ENGINE},{level}"))
+    {
+        return filter;
+    }
+    EnvFilter::new("info")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter;
+    use tracing_subscriber::filter::LevelFilter;
+
+    #[test]
+    fn rust_log_wins_when_it_is_a_filter() {
+        let f = filter(Some("debug"), "warn");
+        assert_eq!(f.max_level_hint(), Some(LevelFilter::DEBUG));
+        let f = filter(None, "warn");
+        assert_eq!(f.max_level_hint(), Some(LevelFilter::WARN));
+    }
+
+    #[test]
+    fn hostile_filters_fall_back_instead_of_panicking() {
+        // Once made tracing-subscriber slice inside the `Ž`.
+        let hostile = " i%[l1gggggggggggggg;;;;;3;;;;;;;;;;;;\u{17d}{\u{201b};;;;;;3;{";
+        let f = filter(Some(hostile), "trace");
+        assert_eq!(f.max_level_hint(), Some(LevelFilter::TRACE));
+        let f = filter(Some("[{"), "trace");
+        assert_eq!(f.max_level_hint(), Some(LevelFilter::TRACE));
+        let f = filter(None, hostile);
+        assert_eq!(f.max_level_hint(), Some(LevelFilter::INFO));
+    }
 }

@@ -320,6 +320,16 @@ impl Config {
                 "must not be empty (leave it out for no token)".into(),
             ));
         }
+        // NOTE: tracing-subscriber can panic on a non-ASCII filter (see logging.rs).
+        if !self.log.level.is_ascii() {
+            return Err(bad(
+                "log.level",
+                format!(
+                    "{:?} is not a log filter: filters are ASCII, such as \"info\"",
+                    self.log.level
+                ),
+            ));
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(bad(
                 "log.level",

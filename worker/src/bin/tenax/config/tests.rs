@@ -111,6 +111,11 @@ fn wrong_types_and_values_name_the_line_or_key() {
     assert!(error("[api]\naddr = \"localhost\"\n").contains(":2:"));
     assert!(error("[api]\ntoken = \"\"\n").contains("api.token"));
     assert!(error("[log]\nlevel = \"[[[\"\n").contains("log.level"));
+    // Found by the `config_file` fuzz target: this once panicked inside tracing-subscriber.
+    let hostile =
+        "[log]\nlevel = \" i%[l1gggggggggggggg;;;;;3;;;;;;;;;;;;\u{17d}{\u{201b};;;3;{\"\n";
+    assert!(error(hostile).contains("log.level"));
+    assert!(error(hostile).contains("ASCII"));
 }
 
 #[test]
