@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::config::log_filter;
+
 /// The storage engine's own info lines (table flushes, compactions) are noise for an
 /// operator; they show with `RUST_LOG` or a level that names them.
 const QUIET_ENGINE: &str = "fjall=warn,lsm_tree=warn";
@@ -25,23 +27,14 @@ pub(crate) fn init(level: &str, json: bool) {
 }
 
 /// `RUST_LOG` if it is a valid filter, else the configured level.
-///
-/// NOTE: tracing-subscriber 0.3.23 panics on some non-ASCII directives (it slices inside
-/// a character; found by the `config_file` fuzz target), and filters are ASCII anyway
-/// (targets, levels, span names), so anything else is refused before it gets there.
 fn filter(rust_log: Option<&str>, level: &str) -> EnvFilter {
     if let Some(value) = rust_log.filter(|v| !v.is_empty()) {
-        match value.is_ascii().then(|| EnvFilter::try_new(value)) {
-            Some(Ok(filter)) => return filter,
-            _ => eprintln!("tenax: ignoring RUST_LOG={value:?}: it is not a log filter"),
+        match log_filter(value) {
+            Ok(filter) => return filter,
+            Err(_) => eprintln!("tenax: ignoring RUST_LOG={value:?}: it is not a log filter"),
         }
     }
-    if level.is_ascii()
-        && let Ok(filter) = EnvFilter::try_new(format!("{QUIET_ENGINE},{level}"))
-    {
-        return filter;
-    }
-    EnvFilter::new("info")
+    log_filter(&format!("{QUIET_ENGINE},{level}")).unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
 #[cfg(test)]

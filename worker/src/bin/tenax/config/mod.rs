@@ -7,6 +7,7 @@
 
 mod defaults;
 mod error;
+mod log_filter;
 mod values;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use defaults::defaults_toml;
 pub(crate) use error::ConfigError;
+pub(crate) use log_filter::log_filter;
 use values::{bytes, duration, optional_duration};
 
 /// The API's port unless configured: 7450.
@@ -320,17 +322,7 @@ impl Config {
                 "must not be empty (leave it out for no token)".into(),
             ));
         }
-        // NOTE: tracing-subscriber can panic on a non-ASCII filter (see logging.rs).
-        if !self.log.level.is_ascii() {
-            return Err(bad(
-                "log.level",
-                format!(
-                    "{:?} is not a log filter: filters are ASCII, such as \"info\"",
-                    self.log.level
-                ),
-            ));
-        }
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+        if let Err(e) = log_filter(&self.log.level) {
             return Err(bad(
                 "log.level",
                 format!("{:?} is not a log filter: {e}", self.log.level),

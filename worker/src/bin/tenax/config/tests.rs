@@ -161,3 +161,25 @@ fn a_missing_file_names_its_path() {
         .to_string();
     assert!(e.contains("/nonexistent/tenax.toml"), "{e}");
 }
+
+/// Inputs the `config_file` fuzz target found: one panicked inside tracing-subscriber,
+/// one made it compile a regular expression for over 10 s. Both must be answered (here,
+/// refused) at once.
+#[test]
+fn configurations_the_fuzzer_found_are_refused_quickly() {
+    let inputs = [
+        include_str!("../../../../fuzz/seeds/config_file/regress-non-ascii-log-filter"),
+        include_str!("../../../../fuzz/seeds/config_file/regress-slow-log-filter"),
+    ];
+    for text in inputs {
+        let started = std::time::Instant::now();
+        let result = Config::from_toml_str(text, "found.toml", |_| None);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        let err = result.expect_err("a bad log filter").to_string();
+        assert!(err.contains("log.level"), "{err}");
+    }
+}
