@@ -21,8 +21,8 @@ fn an_unknown_config_key_is_rejected_with_its_line() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn a_non_loopback_api_needs_a_token() -> Result<()> {
+/// A config with the API on 0.0.0.0 and no token: (its directory, file, data directory).
+fn exposed_config() -> Result<(tempfile::TempDir, std::path::PathBuf, std::path::PathBuf)> {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("tenax.toml");
     let data = dir.path().join("data");
@@ -33,6 +33,12 @@ fn a_non_loopback_api_needs_a_token() -> Result<()> {
             data.display().to_string()
         ),
     )?;
+    Ok((dir, config, data))
+}
+
+#[test]
+fn a_non_loopback_api_needs_a_token() -> Result<()> {
+    let (_dir, config, data) = exposed_config()?;
     let (code, _, err) = tenax(&["run", "--config", config.to_str().expect("utf-8")]);
     assert_eq!(code, 1);
     assert!(err.contains("token"), "{err}");
@@ -47,16 +53,7 @@ fn a_non_loopback_api_needs_a_token() -> Result<()> {
 fn an_empty_token_from_the_command_line_or_environment_is_refused() -> Result<()> {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
-    let dir = tempfile::tempdir()?;
-    let config = dir.path().join("tenax.toml");
-    let data = dir.path().join("data");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = {:?}\n[api]\naddr = \"0.0.0.0:0\"\n",
-            data.display().to_string()
-        ),
-    )?;
+    let (_dir, config, data) = exposed_config()?;
     let config = config.to_str().expect("utf-8");
     let cases: [(&[&str], Option<&str>); 4] = [
         (&["--token", ""], None),
