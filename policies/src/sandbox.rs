@@ -12,9 +12,15 @@
 //! large strings, until the operation or time limit stops the script hundreds of
 //! megabytes later. Every such assignment first looks up its root variable, so the
 //! variable hook below checks the whole value of each variable read: a container
-//! exceeds the limits by at most one element before the script is stopped. `this`, the
-//! one way to a value without a variable lookup, is disabled. Closures
-//! are compiled out (`no_closure`), so no variable is ever shared or locked.
+//! outgrows the limits by at most one element before the script is stopped. `this`, the
+//! one way to a value without a variable lookup, is disabled. Closures are compiled out
+//! (`no_closure`), so no variable is ever shared or locked.
+//!
+//! Rhai checks what a built-in function returns only after it has run, so a function
+//! whose result can be far larger than its inputs is replaced: `replace` with a string
+//! substitute (64 KiB of matches times a 64 KiB substitute is 4 GiB) checks the size
+//! first. What remains (`map` over a full array, say) is bounded by the limits below:
+//! 1,000 results of at most 16 KiB each.
 
 use std::{
     cell::Cell,
@@ -23,7 +29,8 @@ use std::{
 };
 
 use rhai::{
-    Dynamic, Engine, EvalAltResult, INT, ParseError, module_resolvers::DummyModuleResolver,
+    Dynamic, Engine, EvalAltResult, INT, ImmutableString, ParseError,
+    module_resolvers::DummyModuleResolver,
 };
 
 use crate::Location;
@@ -35,11 +42,11 @@ pub(crate) const MAX_CALL_LEVELS: usize = 32;
 /// Expression nesting at the top level and inside functions.
 pub(crate) const MAX_EXPR_DEPTH: usize = 64;
 pub(crate) const MAX_FN_EXPR_DEPTH: usize = 32;
-/// Bytes in one string.
-pub(crate) const MAX_STRING_SIZE: usize = 64 * 1024;
-/// Elements in one array.
-pub(crate) const MAX_ARRAY_SIZE: usize = 10_000;
-/// Entries in one object map.
+/// Bytes in one string (and in all strings of one array or map together).
+pub(crate) const MAX_STRING_SIZE: usize = 16 * 1024;
+/// Elements in one array (nested arrays count).
+pub(crate) const MAX_ARRAY_SIZE: usize = 1_000;
+/// Entries in one object map (nested maps count).
 pub(crate) const MAX_MAP_SIZE: usize = 1_000;
 /// Wall-clock time for loading a script: the top level plus every sample call.
 pub(crate) const LOAD_TIME_LIMIT: Duration = Duration::from_secs(2);
@@ -103,7 +110,33 @@ fn build() -> Engine {
     engine.register_fn("sleep", |_: f64| -> Result<(), Box<EvalAltResult>> {
         Err("sleep is not available in policy scripts".into())
     });
+    engine.register_fn(
+        "replace",
+        |text: &mut ImmutableString, find: &str, with: &str| replace(text, find, with),
+    );
+    engine.register_fn(
+        "replace",
+        |text: &mut ImmutableString, find: char, with: &str| {
+            replace(text, find.encode_utf8(&mut [0; 4]), with)
+        },
+    );
     engine
+}
+
+/// `text.replace(find, with)`, refused before it builds a string over the size limit.
+fn replace(text: &mut ImmutableString, find: &str, with: &str) -> Result<(), Box<EvalAltResult>> {
+    let matches = text.matches(find).count();
+    let size =
+        (text.len() - matches * find.len()).saturating_add(matches.saturating_mul(with.len()));
+    if size > MAX_STRING_SIZE {
+        return Err(EvalAltResult::ErrorDataTooLarge(
+            "Length of string".to_string(),
+            rhai::Position::NONE,
+        )
+        .into());
+    }
+    *text = text.replace(find, with).into();
+    Ok(())
 }
 
 /// Runs `f` with a wall-clock deadline `limit` from now (or the deadline already in force
@@ -177,4 +210,30 @@ pub(crate) fn describe_parse(origin: &str, err: &ParseError) -> (Location, Strin
         _ => Location::whole(origin),
     };
     (at, err.0.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_refuses_before_building_an_oversized_string() {
+        let mut text = ImmutableString::from("a".repeat(MAX_STRING_SIZE));
+        let with = "b".repeat(MAX_STRING_SIZE);
+        assert!(replace(&mut text, "a", &with).is_err());
+        assert_eq!(text.len(), MAX_STRING_SIZE, "left as it was");
+        // An empty pattern matches at every boundary, as in Rust.
+        let mut short = ImmutableString::from("ab");
+        replace(&mut short, "", "-").expect("small");
+        assert_eq!(short.as_str(), "-a-b-");
+    }
+
+    #[test]
+    fn scripts_get_the_checked_replace() {
+        let engine = engine();
+        let out: String = engine
+            .eval(r#"let s = "a-b-c"; s.replace("-", "+-+"); s.replace('b', "B"); s"#)
+            .expect("runs");
+        assert_eq!(out, "a+-+B+-+c");
+    }
 }

@@ -52,7 +52,8 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
                     .parse()
                     .map_err(|e| anyhow::anyhow!("--api {addr:?}: {e}"))?;
             }
-            if let Some(token) = target.token {
+            // An empty value is no value, as for the other variables (`TENAX_API_TOKEN=`).
+            if let Some(token) = target.token.filter(|t| !t.is_empty()) {
                 config.override_token(token)?;
             }
             config.check_api_exposure()?;

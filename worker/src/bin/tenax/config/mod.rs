@@ -22,6 +22,20 @@ pub(crate) use error::ConfigError;
 pub(crate) use log_filter::log_filter;
 use values::{bytes, duration, optional_duration};
 
+/// Why `token` cannot be the API's token, if it cannot. A blank token would count as set
+/// and match a blank credential; surrounding whitespace or a control character (a token
+/// read from a file often ends with a newline) can never arrive in a header, so it would
+/// lock every client out.
+fn token_problem(token: &str) -> Option<String> {
+    if token.trim().is_empty() {
+        Some("must not be empty (leave it out for no token)".into())
+    } else if token.trim() != token || token.chars().any(char::is_control) {
+        Some("must not start or end with whitespace or hold control characters".into())
+    } else {
+        None
+    }
+}
+
 /// The API's port unless configured: 7450.
 pub(crate) const DEFAULT_PORT: u16 = 7450;
 
@@ -311,16 +325,8 @@ impl Config {
         if self.api.body_limit < 1024 {
             return Err(bad("api.body_limit", "must be at least 1KiB".into()));
         }
-        if self
-            .api
-            .token
-            .as_deref()
-            .is_some_and(|t| t.trim().is_empty())
-        {
-            return Err(bad(
-                "api.token",
-                "must not be empty (leave it out for no token)".into(),
-            ));
+        if let Some(message) = self.api.token.as_deref().and_then(token_problem) {
+            return Err(bad("api.token", message));
         }
         if let Err(e) = log_filter(&self.log.level) {
             return Err(bad(
@@ -336,11 +342,11 @@ impl Config {
     /// An empty token is refused here as in the file: it would count as "a token is set"
     /// and open a non-loopback API to anyone sending `Authorization: Bearer `.
     pub(crate) fn override_token(&mut self, token: String) -> Result<(), ConfigError> {
-        if token.trim().is_empty() {
+        if let Some(message) = token_problem(&token) {
             return Err(ConfigError::Invalid {
                 origin: "--token / TENAX_API_TOKEN".to_owned(),
                 key: "api.token".to_owned(),
-                message: "must not be empty (leave it out for no token)".into(),
+                message,
             });
         }
         self.api.token = Some(token);

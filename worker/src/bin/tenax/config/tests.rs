@@ -110,6 +110,9 @@ fn wrong_types_and_values_name_the_line_or_key() {
     assert!(error("[store]\ndurability = \"maybe\"\n").contains(":2:"));
     assert!(error("[api]\naddr = \"localhost\"\n").contains(":2:"));
     assert!(error("[api]\ntoken = \"\"\n").contains("api.token"));
+    assert!(error("[api]\ntoken = \" \"\n").contains("api.token"));
+    assert!(error("[api]\ntoken = \"s3cret\\n\"\n").contains("whitespace"));
+    assert!(error("[api]\ntoken = \"s3\\u0000cret\"\n").contains("control"));
     assert!(error("[log]\nlevel = \"[[[\"\n").contains("log.level"));
     // Found by the `config_file` fuzz target: this once panicked inside tracing-subscriber.
     let hostile =
