@@ -18,8 +18,8 @@
 //!
 //! Rhai checks what a built-in function returns only after it has run, so a function
 //! whose result can be far larger than its inputs is replaced: `replace` with a string
-//! substitute (64 KiB of matches times a 64 KiB substitute is 4 GiB) checks the size
-//! first. What remains (`map` over a full array, say) is bounded by the limits below:
+//! substitute (a string of matches times a substitute, each at the size limit, is the
+//! limit squared: 4 GiB with the old 64 KiB limit) checks the size first. What remains (`map` over a full array, say) is bounded by the limits below:
 //! 1,000 results of at most 16 KiB each.
 
 use std::{
