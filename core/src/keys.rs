@@ -39,9 +39,13 @@ impl DuePos {
 
 pub(crate) fn due_prefix(queue: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(queue.len() + 17);
-    k.extend_from_slice(queue.as_bytes());
-    k.push(0);
+    push_due_prefix(&mut k, queue);
     k
+}
+
+fn push_due_prefix(buf: &mut Vec<u8>, queue: &str) {
+    buf.extend_from_slice(queue.as_bytes());
+    buf.push(0);
 }
 
 pub(crate) fn due(queue: &str, pos: DuePos) -> Vec<u8> {
@@ -53,8 +57,7 @@ pub(crate) fn due(queue: &str, pos: DuePos) -> Vec<u8> {
 /// [`due`] into `buf` (cleared first), for writers that reuse one buffer.
 pub(crate) fn due_into(buf: &mut Vec<u8>, queue: &str, pos: DuePos) {
     buf.clear();
-    buf.extend_from_slice(queue.as_bytes());
-    buf.push(0);
+    push_due_prefix(buf, queue);
     buf.extend_from_slice(&pos.run_at.as_millis().to_be_bytes());
     buf.extend_from_slice(&pos.id.get().to_be_bytes());
 }

@@ -18,9 +18,9 @@
 //!
 //! Rhai checks what a built-in function returns only after it has run, so a function
 //! whose result can be far larger than its inputs is replaced: `replace` with a string
-//! substitute (a string of matches times a substitute, each at the size limit, is the
-//! limit squared: 4 GiB with the old 64 KiB limit) checks the size first. What remains (`map` over a full array, say) is bounded by the limits below:
-//! 1,000 results of at most 16 KiB each.
+//! substitute (matches times substitute, each at the size limit, is the limit squared:
+//! 4 GiB with the old 64 KiB limit) checks the size first. What remains (`map` over a
+//! full array, say) is bounded by the limits below: 1,000 results of at most 16 KiB.
 
 use std::{
     cell::Cell,
@@ -129,8 +129,9 @@ fn replace(text: &mut ImmutableString, find: &str, with: &str) -> Result<(), Box
     let size =
         (text.len() - matches * find.len()).saturating_add(matches.saturating_mul(with.len()));
     if size > MAX_STRING_SIZE {
+        // Named apart from rhai's own after-the-fact check, so a test can tell them apart.
         return Err(EvalAltResult::ErrorDataTooLarge(
-            "Length of string".to_string(),
+            "The result of `replace`".to_string(),
             rhai::Position::NONE,
         )
         .into());

@@ -353,13 +353,13 @@ impl Config {
         Ok(())
     }
 
-    /// Refuses an API on a non-loopback address without a (non-empty) token.
+    /// Refuses an API on a non-loopback address without a usable token.
     pub(crate) fn check_api_exposure(&self) -> Result<(), ConfigError> {
         let has_token = self
             .api
             .token
             .as_deref()
-            .is_some_and(|t| !t.trim().is_empty());
+            .is_some_and(|t| token_problem(t).is_none());
         if self.api.addr.ip().is_loopback() || has_token {
             return Ok(());
         }
