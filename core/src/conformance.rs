@@ -8,7 +8,9 @@
 use std::collections::HashSet;
 
 use event_listener::Listener;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::{
@@ -70,6 +72,11 @@ pub fn cases<B: Backend>() -> Vec<(&'static str, Case<B>)> {
         ("dead_letters_filter_page_requeue_purge", dead_letters::<B>),
         ("worker_state_rides_with_outcomes", worker_state::<B>),
         ("listen_fires_on_enqueue", listen_fires::<B>),
+        ("async_enqueue_matches_blocking_enqueue", async_enqueue::<B>),
+        (
+            "async_and_blocking_enqueues_mix",
+            async_and_blocking_mix::<B>,
+        ),
     ]
 }
 
@@ -484,5 +491,90 @@ fn listen_fires<B: Backend>(b: &mut B) -> Result<()> {
     let woke = listener.wait_timeout(Duration::from_secs(10));
     producer.join().expect("producer")?;
     assert!(woke.is_some(), "an enqueue wakes a listener");
+    Ok(())
+}
+
+/// Runs a future to completion on this thread: the suite needs no async runtime.
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => return out,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+fn async_enqueue<B: Backend>(b: &mut B) -> Result<()> {
+    let s = b.open(clock());
+    let ids = block_on(s.enqueue_batch_async((0..3).map(|_| job("a")).collect()))?;
+    assert_eq!(ids.len(), 3);
+    assert!(ids.iter().all(|e| matches!(e, Enqueued::Created(_))));
+    let bad = NewJob::new("", b"x".to_vec());
+    let r = block_on(s.enqueue_batch_async(vec![job("a"), bad]));
+    assert!(matches!(r, Err(Error::InvalidJob(_))), "got {r:?}");
+    let keyed = || NewJob::new("a", b"v".to_vec()).with_dedup_key("k", DedupMode::KeepExisting);
+    let holder = s.enqueue_batch(vec![keyed()])?[0].id();
+    assert_eq!(
+        block_on(s.enqueue_batch_async(vec![keyed()]))?[0],
+        Enqueued::Existing(holder),
+        "an async enqueue honours a dedup key held by a blocking one"
+    );
+    assert_eq!(s.stats()?.total.enqueued, 4);
+    drop(s);
+    let s = b.open(clock());
+    let claimed: Vec<_> = s.claim("default", 10)?.iter().map(|c| c.job.id).collect();
+    let mut expected: Vec<_> = ids.iter().map(|e| e.id()).collect();
+    expected.push(holder);
+    assert_eq!(
+        claimed, expected,
+        "acknowledged async enqueues survive a reopen"
+    );
+    Ok(())
+}
+
+fn async_and_blocking_mix<B: Backend>(b: &mut B) -> Result<()> {
+    let s = Arc::new(b.open(clock()));
+    let producers: Vec<_> = (0..8)
+        .map(|p| {
+            let s = s.clone();
+            std::thread::spawn(move || -> Result<Vec<crate::JobId>> {
+                let mut ids = Vec::new();
+                for _ in 0..50 {
+                    let out = if p % 2 == 0 {
+                        block_on(s.enqueue_batch_async(vec![job("a")]))?
+                    } else {
+                        s.enqueue_batch(vec![job("a")])?
+                    };
+                    ids.push(out[0].id());
+                }
+                Ok(ids)
+            })
+        })
+        .collect();
+    let mut acknowledged = HashSet::new();
+    for p in producers {
+        for id in p.join().expect("producer")? {
+            assert!(acknowledged.insert(id), "id {id} handed out twice");
+        }
+    }
+    let claimed: HashSet<_> = s
+        .claim("default", 1_000)?
+        .iter()
+        .map(|c| c.job.id)
+        .collect();
+    assert_eq!(
+        claimed, acknowledged,
+        "every acknowledged job is stored once"
+    );
+    assert_eq!(s.stats()?.total.enqueued, 400);
     Ok(())
 }

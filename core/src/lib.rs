@@ -73,7 +73,7 @@ pub use job::{
     MAX_NAME_BYTES, NewJob, StateUpdate,
 };
 pub use options::{Durability, StoreOptions};
-pub use storage::JobStore;
+pub use storage::{EnqueueFuture, JobStore};
 pub use store::{
     CORRUPT_CLASS, CRASHED_CLASS, DeadCursor, DeadFilter, DeadPage, DeadSelector, DueJob,
     QueueStats, Stats, Store,

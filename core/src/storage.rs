@@ -2,10 +2,14 @@
 //!
 //! The worker only ever talks to a `dyn JobStore`, so another backend (PostgreSQL for
 //! several hosts, say) can be added without touching it. Every backend must pass the
-//! [`conformance`](crate::conformance) suite. The trait is synchronous: the fjall store
-//! answers claims and outcomes in microseconds, and a networked backend would use a
-//! blocking client behind its own pool.
+//! [`conformance`](crate::conformance) suite. The trait is synchronous but for one
+//! call: the fjall store answers claims and outcomes in microseconds, and a networked
+//! backend would use a blocking client behind its own pool. A durable enqueue waits for a
+//! disk sync, so it also has an async form, which lets an API serve many producers
+//! without a blocked thread for each.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use event_listener::EventListener;
@@ -15,12 +19,18 @@ use crate::{
     JobState, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp,
 };
 
+/// The outcome of [`JobStore::enqueue_batch_async`].
+pub type EnqueueFuture = Pin<Box<dyn Future<Output = Result<Vec<Enqueued>>> + Send>>;
+
 /// A job queue backend. See [`Store`] for the meaning of each operation.
 pub trait JobStore: Send + Sync + 'static {
     /// Current time by the backend's clock (the one its stored timestamps use).
     fn now(&self) -> Timestamp;
     /// Stores jobs durably; all or none.
     fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>>;
+    /// Stores jobs durably, for async callers: must not block the calling thread. The
+    /// request is made when this is called; dropping the future does not withdraw it.
+    fn enqueue_batch_async(&self, jobs: Vec<NewJob>) -> EnqueueFuture;
     /// Claims up to `max` due jobs of `queue`.
     fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>>;
     /// Completes a claimed job.
@@ -72,6 +82,9 @@ impl JobStore for Store {
     }
     fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
         Store::enqueue_batch(self, jobs)
+    }
+    fn enqueue_batch_async(&self, jobs: Vec<NewJob>) -> EnqueueFuture {
+        Box::pin(Store::enqueue_batch_async(self, jobs))
     }
     fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>> {
         Store::claim(self, queue, max)

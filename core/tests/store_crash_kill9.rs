@@ -3,8 +3,8 @@
 //!
 //! The test binary runs itself as the child: the parent starts it with
 //! `--exact kill9_child` and `TENAX_KILL9_CHILD=<seed>:<data dir>`; without that variable
-//! `kill9_child` does nothing. The child enqueues jobs (single and in small batches, some
-//! with dedup keys), claims them and completes, retries, buries or releases them, keeping
+//! `kill9_child` does nothing. The child enqueues jobs (single, in small batches, and
+//! several async ones in flight at once; some with dedup keys), claims them and completes, retries, buries or releases them, keeping
 //! a few running. It prints `acked <id>` after every enqueue that returned `Ok`, and
 //! `completing <id>` before every `complete`. The parent kills it 5 to 60 ms after it
 //! opened the store, or, one time in four, after its first line of output (so that kills
@@ -111,6 +111,9 @@ fn kill9_child() {
     let store = Store::open(dir, options()).expect("child: open store");
     say("opened\n".into());
 
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("child: runtime");
     let mut held: Vec<Lease> = Vec::new();
     // A safety net: a child whose parent died stops by itself (and the parent, if
     // alive, fails since the child was not killed).
@@ -122,10 +125,21 @@ fn kill9_child() {
                 let id = store.enqueue(job).expect("child: enqueue").id();
                 say(format!("acked {id}\n"));
             }
-            4..=5 => {
+            4 => {
                 let jobs = (0..=rng.below(4)).map(|_| new_job(&mut rng)).collect();
                 for e in store.enqueue_batch(jobs).expect("child: enqueue batch") {
                     say(format!("acked {}\n", e.id()));
+                }
+            }
+            5 => {
+                // Async enqueues in flight together: the committer writes them as one
+                // group, and each is acknowledged only when its future resolves.
+                let pending: Vec<_> = (0..=rng.below(4))
+                    .map(|_| store.enqueue_async(new_job(&mut rng)))
+                    .collect();
+                for p in pending {
+                    let id = runtime.block_on(p).expect("child: async enqueue").id();
+                    say(format!("acked {id}\n"));
                 }
             }
             6..=8 => {

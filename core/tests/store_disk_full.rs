@@ -106,6 +106,14 @@ fn the_reserve_refuses_enqueues_and_keeps_the_queue_draining() {
         matches!(refused, Err(Error::DiskFull { .. })),
         "{refused:?}"
     );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let refused = runtime.block_on(store.enqueue_async(NewJob::new("more", payload())));
+    assert!(
+        matches!(refused, Err(Error::DiskFull { .. })),
+        "an async enqueue is refused alike: {refused:?}"
+    );
 
     // The operator frees space: enqueues are accepted at once, no restart needed.
     std::fs::remove_file(&ballast).expect("free space");

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::completion::{self, Outcome};
 use super::{Batch, Shared, Store, WriteState};
 
 use crate::keys::DuePos;
@@ -21,28 +22,70 @@ impl Store {
     /// Results come in request order.
     pub fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
         let shared = &self.shared;
-        let mut bytes = 0;
-        for job in &jobs {
-            job.validate(shared.opts.max_payload_bytes)?;
-            bytes += job.approx_bytes();
+        shared.admit(&jobs)?;
+        shared
+            .writes
+            .submit(jobs, |requests| shared.write_durably(requests))
+    }
+
+    /// [`enqueue`](Store::enqueue) for async callers: the future resolves once the job is
+    /// on disk, without blocking a thread meanwhile.
+    pub fn enqueue_async(
+        &self,
+        job: NewJob,
+    ) -> impl Future<Output = Result<Enqueued>> + Send + 'static {
+        let batch = self.enqueue_batch_async(vec![job]);
+        async move {
+            let mut out = batch.await?;
+            Ok(out.pop().expect("one result per request"))
         }
-        shared.space.admit(bytes)?;
-        shared.writes.submit(
-            jobs,
-            |requests| shared.write_group(requests),
-            |ticket| match ticket {
-                Some(t) => shared.durable(t),
-                None => Ok(()),
-            },
-        )
+    }
+
+    /// [`enqueue_batch`](Store::enqueue_batch) for async callers: the future resolves
+    /// once the jobs are on disk, without blocking a thread meanwhile.
+    ///
+    /// The request is queued when this is called, not when the future is first polled;
+    /// dropping the future does not withdraw it (the jobs are stored all the same, like
+    /// a request whose client hung up). Concurrent async callers share one write and one
+    /// sync, written by the store's committer thread.
+    pub fn enqueue_batch_async(
+        &self,
+        jobs: Vec<NewJob>,
+    ) -> impl Future<Output = Result<Vec<Enqueued>>> + Send + 'static {
+        match self.shared.admit(&jobs) {
+            Ok(()) => self.committer.submit(jobs),
+            Err(e) => completion::ready(Err(e)),
+        }
     }
 }
 
 impl Shared {
+    /// Checks what can be checked before queueing: job fields, payload size, disk space.
+    fn admit(&self, jobs: &[NewJob]) -> Result<()> {
+        let mut bytes = 0;
+        for job in jobs {
+            job.validate(self.opts.max_payload_bytes)?;
+            bytes += job.approx_bytes();
+        }
+        self.space.admit(bytes)
+    }
+
+    /// Writes a group of enqueue requests as one batch and waits until it is durable;
+    /// one outcome per request. A failed sync fails every request of the group: none of
+    /// them may be acknowledged, though the batch may yet reach the disk.
+    pub(super) fn write_durably(&self, requests: Vec<Vec<NewJob>>) -> Vec<Outcome> {
+        let (outcomes, ticket) = self.write_group(requests);
+        let synced = match ticket {
+            Some(t) => self.durable(t),
+            None => Ok(()),
+        };
+        settle(outcomes, &synced)
+    }
+
     /// Writes a group of enqueue requests as one batch; one outcome per request, and the
     /// group-commit ticket to wait for. A failed write fails every request of the group
     /// (the batch was all or nothing, so none of them was stored).
-    fn write_group(&self, requests: Vec<Vec<NewJob>>) -> (Vec<Result<Vec<Enqueued>>>, Option<u64>) {
+    fn write_group(&self, requests: Vec<Vec<NewJob>>) -> (Vec<Outcome>, Option<u64>) {
         let sizes: Vec<usize> = requests.iter().map(Vec::len).collect();
         let written = (|| -> Result<(Vec<Enqueued>, u64)> {
             let mut st = self.lock();
@@ -64,6 +107,17 @@ impl Shared {
             }
             Err(e) => (sizes.iter().map(|_| Err(e.duplicate())).collect(), None),
         }
+    }
+}
+
+/// Each request's outcome after the group's sync: its own error, else the sync's.
+fn settle(outcomes: Vec<Outcome>, synced: &Result<()>) -> Vec<Outcome> {
+    match synced {
+        Ok(()) => outcomes,
+        Err(e) => outcomes
+            .into_iter()
+            .map(|o| o.and(Err(e.duplicate())))
+            .collect(),
     }
 }
 
@@ -184,5 +238,34 @@ impl<'s> Staging<'s> {
             st.lower_cursor(queue, *pos);
         }
         Ok((self.results, ticket))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    #[test]
+    fn a_failed_sync_fails_every_request_of_the_group() {
+        let outcomes = vec![Ok(vec![Enqueued::Created(JobId::new(1))]), Ok(Vec::new())];
+        let full = Err(Error::DiskFull {
+            context: "test".into(),
+        });
+        let settled = settle(outcomes, &full);
+        assert_eq!(settled.len(), 2);
+        assert!(
+            settled
+                .iter()
+                .all(|o| matches!(o, Err(Error::DiskFull { .. })))
+        );
+    }
+
+    #[test]
+    fn a_request_keeps_its_own_error_over_the_sync_result() {
+        let own = Err(Error::Storage("own".into()));
+        let settled = settle(vec![own, Ok(Vec::new())], &Ok(()));
+        assert!(matches!(&settled[0], Err(Error::Storage(m)) if m == "own"));
+        assert!(settled[1].is_ok());
     }
 }

@@ -3,6 +3,8 @@
 
 mod batch;
 mod claim;
+mod committer;
+mod completion;
 mod dead;
 mod enqueue;
 mod maintenance;
@@ -37,6 +39,7 @@ pub use stats::{DueJob, QueueStats, Stats};
 #[derive(Clone)]
 pub struct Store {
     shared: Arc<Shared>,
+    committer: Arc<committer::Committer>,
     _maintenance: Arc<maintenance::Maintenance>,
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use event_listener::Event;
 use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 
-use super::{Keyspaces, Shared, Store, WriteState, maintenance};
+use super::{Keyspaces, Shared, Store, WriteState, committer, maintenance};
 use crate::group_commit::GroupCommit;
 use crate::keys;
 use crate::lock::DirLock;
@@ -69,10 +69,16 @@ pub(super) fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
     });
     shared.rescue()?;
     shared.sync_all()?;
+    let committer = {
+        let shared = shared.clone();
+        committer::Committer::start(Box::new(move |requests| shared.write_durably(requests)))
+            .map_err(|e| Error::io(dir, e))?
+    };
     let maintenance =
         maintenance::Maintenance::start(shared.clone()).map_err(|e| Error::io(dir, e))?;
     Ok(Store {
         shared,
+        committer: Arc::new(committer),
         _maintenance: Arc::new(maintenance),
     })
 }

@@ -23,12 +23,11 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::{Enqueued, Error, NewJob, Result};
+use super::completion::Outcome;
+use crate::{Error, NewJob};
 
 /// Longest a leader waits for the callers of the previous group to come back.
-const GATHER_WAIT: Duration = Duration::from_micros(200);
-
-pub(super) type Outcome = Result<Vec<Enqueued>>;
+pub(super) const GATHER_WAIT: Duration = Duration::from_micros(200);
 
 enum Message {
     Done(Outcome),
@@ -118,23 +117,25 @@ struct State {
     leading: bool,
     /// Requests in the last group written, the size a leader hopes to gather again.
     last_group: usize,
+    /// The leader waits for [`enough`] requests: only then does a caller notify it (a
+    /// notification is a system call even when nobody waits).
+    gathering: bool,
 }
 
-impl State {
-    fn enough(&self) -> bool {
-        self.queued.len() * 2 > self.last_group
-    }
+/// Whether `queued` requests are worth a sync of their own: more than half the last
+/// group. Fewer means the last group's callers are still coming back.
+pub(super) fn enough(queued: usize, last_group: usize) -> bool {
+    queued * 2 > last_group
 }
 
 impl WriteGroup {
     /// Runs this request, possibly together with others queued meanwhile. `write` gets
-    /// all requests of a group and returns one outcome per request, in order, plus a
-    /// value for `sync`; `sync` failing fails every request of the group.
-    pub(super) fn submit<T>(
+    /// all requests of a group, writes them durably and returns one outcome per request,
+    /// in order.
+    pub(super) fn submit(
         &self,
         jobs: Vec<NewJob>,
-        write: impl Fn(Vec<Vec<NewJob>>) -> (Vec<Outcome>, T),
-        sync: impl Fn(T) -> Result<()>,
+        write: impl Fn(Vec<Vec<NewJob>>) -> Vec<Outcome>,
     ) -> Outcome {
         let inbox = INBOX.with(Arc::clone);
         // A message left over from a call that unwound (a panicking write) is stale.
@@ -146,7 +147,8 @@ impl WriteGroup {
         let mut st = self.lock();
         st.queued.push(Request { jobs, reply });
         if st.leading {
-            if st.enough() {
+            if st.gathering && enough(st.queued.len(), st.last_group) {
+                st.gathering = false;
                 self.enough.notify_one();
             }
             drop(st);
@@ -157,18 +159,16 @@ impl WriteGroup {
         } else {
             st.leading = true;
         }
-        self.lead(st, &inbox, write, sync)
+        self.lead(st, write);
+        match inbox.take() {
+            Some(Message::Done(out)) => out,
+            _ => Err(lost()),
+        }
     }
 
-    /// Writes one group as the leader, including the leader's own request, and hands
-    /// the leadership on.
-    fn lead<T>(
-        &self,
-        st: MutexGuard<'_, State>,
-        inbox: &Inbox,
-        write: impl Fn(Vec<Vec<NewJob>>) -> (Vec<Outcome>, T),
-        sync: impl Fn(T) -> Result<()>,
-    ) -> Outcome {
+    /// Writes one group as the leader, including the leader's own request (its outcome
+    /// lands in its own inbox), and hands the leadership on.
+    fn lead(&self, st: MutexGuard<'_, State>, write: impl Fn(Vec<Vec<NewJob>>) -> Vec<Outcome>) {
         let mut st = self.gather(st);
         let group = std::mem::take(&mut st.queued);
         st.last_group = group.len();
@@ -176,36 +176,27 @@ impl WriteGroup {
         let _handover = Handover(self);
         let (jobs, replies): (Vec<_>, Vec<_>) =
             group.into_iter().map(|r| (r.jobs, r.reply)).unzip();
-        let (outcomes, pending) = write(jobs);
-        let sync_result = sync(pending);
-        for (outcome, reply) in outcomes.into_iter().zip(replies) {
-            let outcome = match &sync_result {
-                Ok(()) => outcome,
-                Err(e) => outcome.and(Err(e.duplicate())),
-            };
-            // The leader's own reply lands in its own inbox, read below.
+        for (outcome, reply) in write(jobs).into_iter().zip(replies) {
             reply.send(Message::Done(outcome));
-        }
-        match inbox.take() {
-            Some(Message::Done(out)) => out,
-            _ => Err(lost()),
         }
     }
 
     /// Waits briefly while far fewer requests are queued than the last group had.
     fn gather<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         let deadline = Instant::now() + GATHER_WAIT;
-        while !st.enough() {
+        while !enough(st.queued.len(), st.last_group) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
+            st.gathering = true;
             st = self
                 .enough
                 .wait_timeout(st, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+        st.gathering = false;
         st
     }
 
@@ -235,21 +226,20 @@ impl Drop for Handover<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Enqueued;
     use std::sync::Arc;
 
     fn request(n: usize) -> Vec<NewJob> {
         (0..n).map(|_| NewJob::new("k", Vec::new())).collect()
     }
 
-    fn echo(reqs: Vec<Vec<NewJob>>) -> (Vec<Outcome>, ()) {
-        let out = reqs
-            .iter()
+    fn echo(reqs: Vec<Vec<NewJob>>) -> Vec<Outcome> {
+        reqs.iter()
             .map(|r| {
                 let ids = (0..r.len()).map(|i| Enqueued::Created(crate::JobId::new(i as u64)));
                 Ok(ids.collect())
             })
-            .collect();
-        (out, ())
+            .collect()
     }
 
     #[test]
@@ -260,7 +250,7 @@ mod tests {
                 let group = group.clone();
                 std::thread::spawn(move || {
                     for _ in 0..50 {
-                        let out = group.submit(request(n), echo, |()| Ok(()));
+                        let out = group.submit(request(n), echo);
                         assert_eq!(out.expect("outcome").len(), n);
                     }
                 })
@@ -269,17 +259,6 @@ mod tests {
         for t in threads {
             t.join().expect("caller");
         }
-    }
-
-    #[test]
-    fn a_failed_sync_fails_the_group() {
-        let group = WriteGroup::default();
-        let out = group.submit(request(1), echo, |()| {
-            Err(Error::DiskFull {
-                context: "test".into(),
-            })
-        });
-        assert!(matches!(out, Err(Error::DiskFull { .. })), "{out:?}");
     }
 
     /// Whoever was in a group whose write panicked gets an answer (an error, or the
@@ -296,9 +275,7 @@ mod tests {
                         assert!(reqs.iter().all(|r| r.len() != 3), "boom");
                         echo(reqs)
                     };
-                    let call = std::panic::AssertUnwindSafe(|| {
-                        group.submit(request(n), poisoned, |()| Ok(()))
-                    });
+                    let call = std::panic::AssertUnwindSafe(|| group.submit(request(n), poisoned));
                     if let Ok(Ok(out)) = std::panic::catch_unwind(call) {
                         assert_eq!(out.len(), n, "an outcome is the caller's own");
                     }
@@ -316,14 +293,10 @@ mod tests {
     fn a_panicking_write_fails_its_group_without_hanging() {
         let group = WriteGroup::default();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            group.submit(
-                request(1),
-                |_| -> (Vec<Outcome>, ()) { panic!("boom") },
-                |()| Ok(()),
-            )
+            group.submit(request(1), |_| -> Vec<Outcome> { panic!("boom") })
         }));
         assert!(r.is_err());
-        let ok = group.submit(request(2), echo, |()| Ok(()));
+        let ok = group.submit(request(2), echo);
         assert!(ok.is_ok(), "the group works after a panic");
     }
 }

@@ -90,8 +90,7 @@ pub(crate) async fn enqueue(
         jobs.push(new_job(&state, spec).map_err(|e| e.within(&at))?);
     }
     let n = jobs.len() as u64;
-    let store = state.store.clone();
-    let results = blocking(move || store.enqueue_batch(jobs)).await?;
+    let results = state.store.enqueue_batch_async(jobs).await?;
     crate::metrics::jobs_enqueued(&state.queue, n);
     let accepted: Vec<Accepted> = results.iter().map(accepted).collect();
     let body = if is_batch {

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tenax_core::{
-    Claimed, DeadCursor, DeadFilter, DeadPage, DeadSelector, Enqueued, EventListener, Job,
-    JobError, JobId, JobState, JobStore, Lease, NewJob, Result, StateUpdate, Stats, Store,
-    Timestamp,
+    Claimed, DeadCursor, DeadFilter, DeadPage, DeadSelector, EnqueueFuture, Enqueued,
+    EventListener, Job, JobError, JobId, JobState, JobStore, Lease, NewJob, Result, StateUpdate,
+    Stats, Store, Timestamp,
 };
 
 pub struct CountingStore {
@@ -39,6 +39,10 @@ impl JobStore for CountingStore {
     fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
         self.tick();
         self.inner.enqueue_batch(jobs)
+    }
+    fn enqueue_batch_async(&self, jobs: Vec<NewJob>) -> EnqueueFuture {
+        self.tick();
+        Box::pin(self.inner.enqueue_batch_async(jobs))
     }
     fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>> {
         self.tick();

@@ -55,6 +55,38 @@ pub(crate) fn enqueue(dir: &Path, n: usize) -> Result<f64> {
     Ok(rate(n, started))
 }
 
+/// Durable enqueue from `producers` async tasks at once, as the API's request handlers
+/// enqueue: the store's committer writes each group, and settling a caller queues a task
+/// instead of waking a thread.
+pub(crate) async fn enqueue_concurrent_tasks(
+    dir: &Path,
+    n: usize,
+    producers: usize,
+) -> Result<f64> {
+    let store = open(dir, Durability::Sync)?;
+    let per = (n / producers).max(1);
+    let started = Instant::now();
+    let tasks: Vec<tokio::task::JoinHandle<tenax_core::Result<()>>> = (0..producers)
+        .map(|p| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..per {
+                    store
+                        .enqueue_async(NewJob::new("http", payload(p * per + i)))
+                        .await?;
+                }
+                tenax_core::Result::Ok(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    let measured = rate(per * producers, started);
+    tokio::task::spawn_blocking(move || store.close()).await??;
+    Ok(measured)
+}
+
 /// Durable enqueue from `producers` threads at once (group commit).
 pub(crate) fn enqueue_concurrent(dir: &Path, n: usize, producers: usize) -> Result<f64> {
     let store = Arc::new(open(dir, Durability::Sync)?);
