@@ -56,6 +56,7 @@ fn main() {
             Some("fsync") => |_| fsync_rate(2_000),
             Some("enqueue") => |c| enqueue_single(c.single, Durability::Sync),
             Some("enqueue-concurrent") => |c| enqueue_concurrent(c.concurrent, 32),
+            Some("enqueue-tasks") => |c| enqueue_concurrent_tasks(c.concurrent, 32),
             Some("enqueue-batch") => |c| enqueue_batch(c.batch_jobs, 1_000),
             Some("claim-complete") => |c| claim_complete(10_000, c.drain.min(10_000)),
             Some("depth") => |c| {
@@ -103,7 +104,9 @@ fn main() {
         report("enqueue, 1 producer, no sync (CPU cost)", "jobs/s", &cpu);
     }
     let conc = measure(cfg.runs, || enqueue_concurrent(cfg.concurrent, 32));
-    report("enqueue, 32 producers", "jobs/s", &conc);
+    report("enqueue, 32 producer threads", "jobs/s", &conc);
+    let tasks = measure(cfg.runs, || enqueue_concurrent_tasks(cfg.concurrent, 32));
+    report("enqueue, 32 producer tasks", "jobs/s", &tasks);
     let batch = measure(cfg.runs, || enqueue_batch(cfg.batch_jobs, 1_000));
     report("enqueue, batches of 1000", "jobs/s", &batch);
     let shallow = measure(cfg.runs, || claim_complete(10_000, cfg.drain.min(10_000)));
@@ -219,6 +222,35 @@ fn enqueue_concurrent(n: usize, producers: usize) -> f64 {
     for t in threads {
         t.join().expect("producer");
     }
+    per_sec(n / producers * producers, start.elapsed())
+}
+
+/// The same from async tasks on a 2-thread runtime, as an async server enqueues: the
+/// store's committer writes the groups.
+fn enqueue_concurrent_tasks(n: usize, producers: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(dir.path(), Durability::Sync);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    let start = Instant::now();
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..producers)
+            .map(|p| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for i in 0..n / producers {
+                        let job = NewJob::new("http", payload(p * n + i));
+                        store.enqueue_async(job).await.expect("enqueue");
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("producer");
+        }
+    });
     per_sec(n / producers * producers, start.elapsed())
 }
 

@@ -495,7 +495,7 @@ fn listen_fires<B: Backend>(b: &mut B) -> Result<()> {
 }
 
 /// Runs a future to completion on this thread: the suite needs no async runtime.
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {

@@ -173,27 +173,8 @@ impl Queue {
 mod tests {
     use super::*;
     use crate::{Enqueued, Error, JobId};
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::task::{Context, Poll, Wake, Waker};
 
-    /// Blocks the test thread on a completion.
-    fn block_on(mut c: Completion) -> Outcome {
-        struct Unpark(std::thread::Thread);
-        impl Wake for Unpark {
-            fn wake(self: Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-        let mut cx = Context::from_waker(&waker);
-        loop {
-            match Pin::new(&mut c).poll(&mut cx) {
-                Poll::Ready(out) => return out,
-                Poll::Pending => std::thread::park(),
-            }
-        }
-    }
+    use crate::conformance::block_on;
 
     fn jobs(n: usize) -> Vec<NewJob> {
         (0..n).map(|_| NewJob::new("k", Vec::new())).collect()

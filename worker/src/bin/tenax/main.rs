@@ -19,6 +19,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use crate::cli::{Cli, Command, ConfigCommand, DlqCommand, JobCommand, PolicyCommand};
 use crate::config::Config;
 

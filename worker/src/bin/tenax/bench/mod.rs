@@ -37,7 +37,8 @@ pub(crate) struct BenchArgs {
     /// workload's standard size (depth: 1,000,000).
     #[arg(long)]
     jobs: Option<usize>,
-    /// Producers for enqueue-concurrent; worker concurrency for drain and retry.
+    /// Producers for enqueue-concurrent (as async tasks, then as threads); worker
+    /// concurrency for drain and retry.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
     /// Runs per workload; figures are medians.
