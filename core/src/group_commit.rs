@@ -57,7 +57,10 @@ impl GroupCommit {
             st.leader = true;
             let target = self.committed.load(Ordering::SeqCst);
             drop(st);
-            let result = sync();
+            let result = {
+                let _unwinding = StepDown(self);
+                sync()
+            };
             st = self.lock();
             st.leader = false;
             if result.is_ok() {
@@ -78,6 +81,19 @@ impl GroupCommit {
 
     fn lock(&self) -> MutexGuard<'_, SyncState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Gives up the leadership if the sync panics, so later callers are not stuck waiting
+/// for a leader that is gone.
+struct StepDown<'a>(&'a GroupCommit);
+
+impl Drop for StepDown<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().leader = false;
+            self.0.synced_cv.notify_all();
+        }
     }
 }
 
@@ -110,6 +126,22 @@ mod tests {
         assert_eq!(gc.wait_durable(t, || Err("disk")), Err("disk"));
         assert!(gc.has_unsynced());
         gc.wait_durable(t, || Ok::<(), ()>(())).expect("second try");
+    }
+
+    #[test]
+    fn a_panicking_sync_leaves_no_caller_waiting_for_it() {
+        let gc = Arc::new(GroupCommit::default());
+        let t = gc.ticket();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            gc.wait_durable(t, || -> Result<(), ()> { panic!("sync") })
+        }));
+        assert!(panicked.is_err());
+        let (done, finished) = std::sync::mpsc::channel();
+        let next = gc.clone();
+        std::thread::spawn(move || done.send(next.wait_durable(t, || Ok::<(), ()>(()))));
+        let r = finished.recv_timeout(std::time::Duration::from_secs(30));
+        assert_eq!(r, Ok(Ok(())), "the next caller leads a sync of its own");
+        assert!(!gc.has_unsynced());
     }
 
     #[test]

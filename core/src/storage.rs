@@ -28,8 +28,9 @@ pub trait JobStore: Send + Sync + 'static {
     fn now(&self) -> Timestamp;
     /// Stores jobs durably; all or none.
     fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>>;
-    /// Stores jobs durably, for async callers: must not block the calling thread. The
-    /// request is made when this is called; dropping the future does not withdraw it.
+    /// Stores jobs durably, for async callers: must not wait for the disk sync on the
+    /// calling thread. The request is made when this is called; dropping the future
+    /// does not withdraw it.
     fn enqueue_batch_async(&self, jobs: Vec<NewJob>) -> EnqueueFuture;
     /// Claims up to `max` due jobs of `queue`.
     fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>>;

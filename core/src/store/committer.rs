@@ -101,7 +101,11 @@ impl Drop for Committer {
     fn drop(&mut self) {
         self.queue.lock().stop = true;
         self.queue.arrived.notify_one();
-        if let Some(t) = self.thread.take() {
+        // The last handle can go on the committer itself (a task whose waker owned
+        // it); that thread stops by itself once the queue is drained.
+        if let Some(t) = self.thread.take()
+            && t.thread().id() != std::thread::current().id()
+        {
             let _ = t.join();
         }
     }
@@ -110,16 +114,17 @@ impl Drop for Committer {
 impl Queue {
     fn serve(&self, write: &dyn Fn(Vec<Vec<NewJob>>) -> Vec<Outcome>) {
         while let Some(group) = self.next_group() {
-            let (jobs, completers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-            // A panicking write drops the completers unsettled, which fails their
-            // futures with an error; the thread lives on for the next group.
-            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(jobs)));
-            if let Ok(outcomes) = written {
+            // A panic (in the write, or in a caller's waker) drops the unsettled
+            // completers, which fails their futures with an error; the thread lives on
+            // for the next group.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let (jobs, completers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                let outcomes = write(jobs);
                 self.expect_back(completers.len());
                 for (outcome, completer) in outcomes.into_iter().zip(completers) {
                     completer.finish(outcome);
                 }
-            }
+            }));
         }
     }
 

@@ -29,7 +29,10 @@ impl Store {
     }
 
     /// [`enqueue`](Store::enqueue) for async callers: the future resolves once the job is
-    /// on disk, without blocking a thread meanwhile.
+    /// written (and synced, with [`Durability::Sync`]), without blocking a thread
+    /// meanwhile.
+    ///
+    /// [`Durability::Sync`]: crate::Durability::Sync
     pub fn enqueue_async(
         &self,
         job: NewJob,
@@ -42,7 +45,11 @@ impl Store {
     }
 
     /// [`enqueue_batch`](Store::enqueue_batch) for async callers: the future resolves
-    /// once the jobs are on disk, without blocking a thread meanwhile.
+    /// once the jobs are written (and synced, with [`Durability::Sync`]), without
+    /// blocking a thread meanwhile. The call itself only checks the jobs and, now and
+    /// then, the free space (one `statvfs`).
+    ///
+    /// [`Durability::Sync`]: crate::Durability::Sync
     ///
     /// The request is queued when this is called, not when the future is first polled;
     /// dropping the future does not withdraw it (the jobs are stored all the same, like
