@@ -9,7 +9,7 @@
 //!
 //! A group is written once the callers of the last group are back (each producer has one
 //! request in flight, and a settled one usually comes straight back with its next), or
-//! after [`GATHER_WAIT`]: so 32 producers make groups of 32, and a lone producer never
+//! after [`GATHER_WAIT`](super::gather::GATHER_WAIT): so 32 producers make groups of 32, and a lone producer never
 //! waits. (The blocking write group waits only for half its last group: waiting for all
 //! of them measured no better there, since waking 32 blocked threads one by one is what
 //! bounds it.)
@@ -20,10 +20,9 @@
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Instant;
 
 use super::completion::{self, Completer, Completion, Outcome};
-use super::write_group::GATHER_WAIT;
+use super::gather::gather;
 use crate::NewJob;
 
 /// Writes a group of requests and makes it durable: one outcome per request, in order.
@@ -55,7 +54,7 @@ struct State {
     stop: bool,
 }
 
-#[derive(Default, PartialEq)]
+#[derive(Default)]
 enum Wait {
     #[default]
     Busy,
@@ -144,29 +143,18 @@ impl Queue {
                 return None;
             }
             st.waiting = Wait::ForAny;
-            st = self.wait(st);
-        }
-        let deadline = Instant::now() + GATHER_WAIT;
-        while !st.stop && st.requests.len() < st.expected {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            st.waiting = Wait::ForExpected;
             st = self
                 .arrived
-                .wait_timeout(st, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
         }
-        st.waiting = Wait::Busy;
+        let mut st = gather(
+            &self.arrived,
+            st,
+            |st| st.stop || st.requests.len() >= st.expected,
+            |st, on| st.waiting = if on { Wait::ForExpected } else { Wait::Busy },
+        );
         Some(std::mem::take(&mut st.requests))
-    }
-
-    fn wait<'a>(&'a self, st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        self.arrived
-            .wait(st)
-            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

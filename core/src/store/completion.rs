@@ -60,7 +60,7 @@ impl Completer {
 impl Drop for Completer {
     fn drop(&mut self) {
         if let Some(shared) = self.0.take() {
-            settle(&shared, Err(unwritten()));
+            settle(&shared, Err(write_failed()));
         }
     }
 }
@@ -76,7 +76,8 @@ fn settle(shared: &Shared, outcome: Outcome) {
     }
 }
 
-fn unwritten() -> Error {
+/// The answer to a caller whose group's write panicked before its outcome was known.
+pub(super) fn write_failed() -> Error {
     Error::Storage("the enqueue's write failed unexpectedly; it may or may not be stored".into())
 }
 

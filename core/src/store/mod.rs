@@ -7,6 +7,7 @@ mod committer;
 mod completion;
 mod dead;
 mod enqueue;
+mod gather;
 mod maintenance;
 mod open;
 mod outcome;

@@ -12,7 +12,7 @@
 //! else (a shared condition variable woke all of them to fight over one lock, which cost
 //! more than the work). Callers released by a sync come back one by one, so a leader
 //! that finds far fewer requests queued than the last group had waits a moment
-//! ([`GATHER_WAIT`]) for the rest instead of syncing for one or two of them.
+//! ([`GATHER_WAIT`](super::gather::GATHER_WAIT)) for the rest instead of syncing for one or two of them.
 //!
 //! NOTE: pipelining (stepping down before the sync) was measured and is worse: the next
 //! leader then writes a tiny group that waits for the same journal lock.
@@ -20,14 +20,10 @@
 //! Each thread keeps one [`Inbox`] for all its calls: a fresh channel per call cost
 //! about a fifth of an enqueue's instructions with 32 producers.
 
+use super::completion::{self, Outcome};
+use super::gather;
+use crate::NewJob;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
-
-use super::completion::Outcome;
-use crate::{Error, NewJob};
-
-/// Longest a leader waits for the callers of the previous group to come back.
-pub(super) const GATHER_WAIT: Duration = Duration::from_micros(200);
 
 enum Message {
     Done(Outcome),
@@ -94,7 +90,8 @@ impl Reply {
 impl Drop for Reply {
     fn drop(&mut self) {
         if !self.answered {
-            self.inbox.put(Message::Done(Err(lost())));
+            self.inbox
+                .put(Message::Done(Err(completion::write_failed())));
         }
     }
 }
@@ -124,7 +121,7 @@ struct State {
 
 /// Whether `queued` requests are worth a sync of their own: more than half the last
 /// group. Fewer means the last group's callers are still coming back.
-pub(super) fn enough(queued: usize, last_group: usize) -> bool {
+fn enough(queued: usize, last_group: usize) -> bool {
     queued * 2 > last_group
 }
 
@@ -162,7 +159,7 @@ impl WriteGroup {
         self.lead(st, write);
         match inbox.take() {
             Some(Message::Done(out)) => out,
-            _ => Err(lost()),
+            _ => Err(completion::write_failed()),
         }
     }
 
@@ -182,31 +179,18 @@ impl WriteGroup {
     }
 
     /// Waits briefly while far fewer requests are queued than the last group had.
-    fn gather<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        let deadline = Instant::now() + GATHER_WAIT;
-        while !enough(st.queued.len(), st.last_group) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            st.gathering = true;
-            st = self
-                .enough
-                .wait_timeout(st, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        st.gathering = false;
-        st
+    fn gather<'a>(&'a self, st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        gather::gather(
+            &self.enough,
+            st,
+            |st| enough(st.queued.len(), st.last_group),
+            |st, on| st.gathering = on,
+        )
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-fn lost() -> Error {
-    Error::Storage("the enqueue write group failed unexpectedly".into())
 }
 
 /// Passes the leadership to the first queued caller, or gives it up; also when the
@@ -228,6 +212,7 @@ mod tests {
     use super::*;
     use crate::Enqueued;
     use std::sync::Arc;
+    use std::time::Duration;
 
     fn request(n: usize) -> Vec<NewJob> {
         (0..n).map(|_| NewJob::new("k", Vec::new())).collect()
