@@ -3,17 +3,22 @@
 //! Running each attempt as a task is what keeps a bad handler from taking the worker
 //! down: a panic ends only that task (and becomes a failure of class `panicked`), and a
 //! handler that hangs is cancelled at its timeout (a `transient` failure).
+//!
+//! What becomes of a failed attempt is decided here too, by [`decide`], for both the
+//! worker and the [`testing`](crate::testing) harness: one function reading one policy
+//! snapshot, so the two cannot disagree and no reload can slip between the class's
+//! breaker count and the retry decision.
 
 use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tenax_policies::ErrorClass;
+use tenax_policies::{CompiledPolicy, Decision, ErrorClass};
 use tokio::task::JoinError;
 
 use crate::{Handler, HandlerError, JobRun};
 
-/// What a finished attempt task returns.
+/// What an attempt task returns when its handler returns.
 pub(crate) type AttemptResult = Result<(), HandlerError>;
 
 /// The attempt's future: calls the handler inside the task (so even a panic in `handle`
@@ -33,25 +38,50 @@ pub(crate) async fn attempt(
 }
 
 /// How an attempt task ended.
-pub(crate) enum Settled {
+pub(crate) enum Ended {
     /// The handler returned (or panicked, turned into a `panicked` failure).
-    Done(AttemptResult),
+    Returned(AttemptResult),
     /// The task was cancelled (shutdown): the job goes back without an attempt counted.
     Cancelled,
 }
 
-/// Turns a task's join result into the attempt's result.
-pub(crate) fn settle(joined: Result<AttemptResult, JoinError>) -> Settled {
+/// How the attempt task with this join result ended.
+pub(crate) fn ended(joined: Result<AttemptResult, JoinError>) -> Ended {
     match joined {
-        Ok(result) => Settled::Done(result),
+        Ok(result) => Ended::Returned(result),
         Err(err) if err.is_panic() => {
             let message = panic_message(err.into_panic());
-            Settled::Done(Err(HandlerError::new(
+            Ended::Returned(Err(HandlerError::new(
                 ErrorClass::PANICKED,
                 format!("handler panicked: {message}"),
             )))
         }
-        Err(_) => Settled::Cancelled,
+        Err(_) => Ended::Cancelled,
+    }
+}
+
+/// What the policy makes of one failed attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Decided {
+    /// Retry after a delay, or bury.
+    pub(crate) decision: Decision,
+    /// Whether the failure's class counts toward the breaker.
+    pub(crate) counts_toward_breaker: bool,
+}
+
+/// Decides a failed attempt with `policy`, after `failed_before` earlier failures, with
+/// the jitter `draw`. Takes one snapshot, never the live policy, so everything about
+/// this failure comes from one version of the policy.
+pub(crate) fn decide(
+    policy: &CompiledPolicy,
+    error: &HandlerError,
+    failed_before: u32,
+    draw: f64,
+) -> Decided {
+    let failure = error.to_failure(failed_before.saturating_add(1));
+    Decided {
+        decision: policy.decide(&failure, draw),
+        counts_toward_breaker: policy.counts_toward_breaker(&error.class),
     }
 }
 
@@ -70,16 +100,16 @@ mod tests {
     use super::*;
     use crate::handler_fn;
 
-    async fn run_task(handler: impl Handler, timeout: Duration) -> Settled {
+    async fn run_task(handler: impl Handler, timeout: Duration) -> Ended {
         let run = JobRun::new("test", Vec::new());
         let task = tokio::spawn(attempt(Arc::new(handler), run, timeout));
-        settle(task.await)
+        ended(task.await)
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_panic_is_a_panicked_failure() {
         let h = handler_fn(|_| async { panic!("boom") });
-        let Settled::Done(Err(e)) = run_task(h, Duration::from_secs(1)).await else {
+        let Ended::Returned(Err(e)) = run_task(h, Duration::from_secs(1)).await else {
             panic!("expected a failure");
         };
         assert_eq!(e.class, ErrorClass::PANICKED);
@@ -89,7 +119,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_hang_is_cut_at_the_timeout_as_transient() {
         let h = handler_fn(|_| std::future::pending());
-        let Settled::Done(Err(e)) = run_task(h, Duration::from_secs(5)).await else {
+        let Ended::Returned(Err(e)) = run_task(h, Duration::from_secs(5)).await else {
             panic!("expected a failure");
         };
         assert_eq!(e.class, ErrorClass::TRANSIENT);
@@ -102,6 +132,6 @@ mod tests {
         let run = JobRun::new("test", Vec::new());
         let task = tokio::spawn(attempt(Arc::new(h), run, Duration::from_secs(60)));
         task.abort();
-        assert!(matches!(settle(task.await), Settled::Cancelled));
+        assert!(matches!(ended(task.await), Ended::Cancelled));
     }
 }

@@ -1,4 +1,9 @@
 //! Configuring a worker: store, live policy, handlers and limits, validated at `build`.
+//!
+//! The builder is where settings and registered handlers live; `build` checks them once
+//! and hands the runtime a checked [`Settings`]. The dependency runs one way: the
+//! runtime reads `Settings`, and the builder knows of the runtime only the constructor
+//! of [`Worker`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +29,19 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub(crate) struct Registered {
     pub(crate) handler: Arc<dyn Handler>,
     pub(crate) timeout: Duration,
+}
+
+/// A worker's configuration after `build` checked it: what the runtime runs with.
+pub(crate) struct Settings {
+    pub(crate) store: Arc<dyn JobStore>,
+    pub(crate) policy: LivePolicy,
+    pub(crate) queue: String,
+    /// By job kind; every timeout is above zero.
+    pub(crate) handlers: HashMap<String, Registered>,
+    /// 1 to [`MAX_CONCURRENCY`].
+    pub(crate) concurrency: usize,
+    pub(crate) shutdown_grace: Duration,
+    pub(crate) jitter: Jitter,
 }
 
 /// Builds a [`Worker`]; every setting has a documented default.
@@ -144,7 +162,7 @@ impl WorkerBuilder {
         let jitter = self
             .jitter
             .map_or_else(Jitter::from_entropy, Jitter::seeded);
-        Ok(Worker::assemble(crate::runtime::Parts {
+        Ok(Worker::from_settings(Settings {
             store: self.store,
             policy: self.policy,
             queue: self.queue,

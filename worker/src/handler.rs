@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tenax_core::{Job, JobId, Timestamp};
-use tenax_policies::ErrorClass;
+use tenax_policies::{CompiledPolicy, ErrorClass, Failure, LoadedPolicy};
 
 /// The future a handler returns.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send + 'static>>;
@@ -78,7 +78,7 @@ where
 }
 
 /// One attempt of a job, as a handler sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct JobRun {
     /// The job's id, stable across attempts (use it for idempotency keys downstream).
     pub id: JobId,
@@ -92,7 +92,30 @@ pub struct JobRun {
     pub attempt: u32,
     /// When the job was first accepted.
     pub enqueued_at: Timestamp,
+    /// The policy this attempt is decided with (see [`JobRun::policy`]).
+    policy: Option<Arc<LoadedPolicy>>,
 }
+
+/// Equal when the job fields are equal and both runs carry the same policy snapshot
+/// (the same load, not merely an equal script).
+impl PartialEq for JobRun {
+    fn eq(&self, other: &Self) -> bool {
+        let same_policy = match (&self.policy, &other.policy) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        self.id == other.id
+            && self.queue == other.queue
+            && self.kind == other.kind
+            && self.payload == other.payload
+            && self.attempt == other.attempt
+            && self.enqueued_at == other.enqueued_at
+            && same_policy
+    }
+}
+
+impl Eq for JobRun {}
 
 impl JobRun {
     /// A first attempt of a job of `kind`, for tests and the [`testing`](crate::testing)
@@ -105,7 +128,25 @@ impl JobRun {
             payload: payload.into(),
             attempt: 0,
             enqueued_at: Timestamp::ZERO,
+            policy: None,
         }
+    }
+
+    /// The policy snapshot the worker (or the [`testing`](crate::testing) harness) will
+    /// decide this attempt's failure with; `None` for a run made outside them.
+    ///
+    /// A handler that classifies its own failures (as the HTTP handler does) classifies
+    /// with this one, so the class and the decision come from one load of the live
+    /// policy: a reload while the attempt runs applies from the next attempt on, and
+    /// never mixes two policies in one decision.
+    pub fn policy(&self) -> Option<&CompiledPolicy> {
+        self.policy.as_deref().map(LoadedPolicy::compiled)
+    }
+
+    /// The same run, decided with `policy`.
+    pub(crate) fn decided_with(mut self, policy: Arc<LoadedPolicy>) -> Self {
+        self.policy = Some(policy);
+        self
     }
 
     /// The same job with `failed` attempts behind it.
@@ -125,6 +166,7 @@ impl From<Job> for JobRun {
             payload: job.payload,
             attempt: job.attempt,
             enqueued_at: job.enqueued_at,
+            policy: None,
         }
     }
 }
@@ -185,6 +227,20 @@ impl HandlerError {
     pub fn with_retry_after(mut self, hint: Duration) -> Self {
         self.retry_after = Some(hint);
         self
+    }
+
+    /// The failure as the policy sees it, `attempt` being the 1-based number of the
+    /// attempt that failed. The only place a handler's error becomes a [`Failure`], so
+    /// the worker and the harness cannot drift apart on what the policy is told.
+    pub(crate) fn to_failure(&self, attempt: u32) -> Failure<'_> {
+        let mut failure = Failure::new(&self.class, attempt).message(&self.message);
+        if let Some(status) = self.status {
+            failure = failure.status(status);
+        }
+        if let Some(hint) = self.retry_after {
+            failure = failure.retry_after(hint);
+        }
+        failure
     }
 }
 

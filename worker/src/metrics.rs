@@ -147,7 +147,7 @@ impl QueueMetrics {
         self.start_delay.record(delay.as_secs_f64());
     }
 
-    pub(crate) fn finished(&self, took: std::time::Duration) {
+    pub(crate) fn attempt_took(&self, took: std::time::Duration) {
         self.duration.record(took.as_secs_f64());
     }
 

@@ -25,9 +25,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tenax_policies::{BuryReason, CompiledPolicy, Decision, Failure};
+use tenax_policies::{BuryReason, CompiledPolicy, Decision, LivePolicy, LoadedPolicy};
 
-use crate::attempt::{Settled, attempt, settle};
+use crate::attempt::{self, Ended};
 use crate::{DEFAULT_TIMEOUT, Handler, HandlerError, JobRun};
 
 /// What the worker would do after one attempt.
@@ -54,7 +54,8 @@ pub enum TestOutcome {
 /// Runs single attempts against a policy.
 #[derive(Clone)]
 pub struct Harness {
-    policy: Arc<CompiledPolicy>,
+    /// Loaded once, as the worker loads one snapshot per attempt.
+    policy: Arc<LoadedPolicy>,
     timeout: Duration,
     draw: f64,
 }
@@ -63,7 +64,7 @@ impl Harness {
     /// A harness deciding with `policy`, with the worker's default attempt timeout.
     pub fn new(policy: CompiledPolicy) -> Self {
         Harness {
-            policy: Arc::new(policy),
+            policy: LivePolicy::new(policy).load(),
             timeout: DEFAULT_TIMEOUT,
             draw: 0.0,
         }
@@ -91,26 +92,20 @@ impl Harness {
     /// Outside a tokio runtime.
     pub async fn run(&self, handler: impl Handler, job: JobRun) -> TestOutcome {
         let failed_before = job.attempt;
-        let task = tokio::spawn(attempt(Arc::new(handler), job, self.timeout));
-        let error = match settle(task.await) {
-            Settled::Done(Ok(())) => return TestOutcome::Completed,
-            Settled::Done(Err(error)) => error,
-            Settled::Cancelled => HandlerError::transient("the attempt was cancelled"),
+        let job = job.decided_with(Arc::clone(&self.policy));
+        let task = tokio::spawn(attempt::attempt(Arc::new(handler), job, self.timeout));
+        let error = match attempt::ended(task.await) {
+            Ended::Returned(Ok(())) => return TestOutcome::Completed,
+            Ended::Returned(Err(error)) => error,
+            Ended::Cancelled => HandlerError::transient("the attempt was cancelled"),
         };
         self.decide(error, failed_before)
     }
 
     /// What the policy decides for `error` after `failed_before` earlier failures.
     pub fn decide(&self, error: HandlerError, failed_before: u32) -> TestOutcome {
-        let mut failure =
-            Failure::new(&error.class, failed_before.saturating_add(1)).message(&error.message);
-        if let Some(status) = error.status {
-            failure = failure.status(status);
-        }
-        if let Some(hint) = error.retry_after {
-            failure = failure.retry_after(hint);
-        }
-        match self.policy.decide(&failure, self.draw) {
+        let decided = attempt::decide(self.policy.compiled(), &error, failed_before, self.draw);
+        match decided.decision {
             Decision::Retry { delay } => TestOutcome::Retry { delay, error },
             Decision::Bury { reason } => TestOutcome::Buried { reason, error },
         }

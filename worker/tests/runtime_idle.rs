@@ -31,11 +31,11 @@ async fn an_idle_worker_makes_no_store_calls_and_wakes_for_due_and_new_jobs() ->
         NewJob::new("t", b"later".to_vec()).with_delay(Duration::from_secs(3600)),
     ])?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let settled = store.calls();
+    let calls_when_idle = store.calls();
     tokio::time::sleep(Duration::from_secs(3000)).await;
     assert_eq!(
         store.calls(),
-        settled,
+        calls_when_idle,
         "no store calls while nothing is due"
     );
     assert_eq!(rec.count(), 0);
@@ -59,9 +59,13 @@ async fn an_idle_worker_makes_no_store_calls_and_wakes_for_due_and_new_jobs() ->
 
     // And then it is idle again.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let settled = store.calls();
+    let calls_when_idle = store.calls();
     tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
-    assert_eq!(store.calls(), settled, "no store calls over an idle day");
+    assert_eq!(
+        store.calls(),
+        calls_when_idle,
+        "no store calls over an idle day"
+    );
     running.stop().await?;
     Ok(())
 }

@@ -76,7 +76,7 @@ pub enum Admission {
     Open,
     /// At most this many, and each one is a probe.
     Probes(u32),
-    /// None until this time (the end of the recovery timeout), or until a probe finishes
+    /// None until this time (the end of the recovery timeout), or until a probe ends
     /// (`None`).
     Wait(Option<Timestamp>),
 }
@@ -167,11 +167,11 @@ impl Breaker {
         self.probes_in_flight = self.probes_in_flight.saturating_add(n);
     }
 
-    /// A job finished. `probe`: it was claimed as a probe. `counted`: it failed with a
-    /// class that counts toward the breaker. `success`: it completed.
+    /// A job concluded: `evidence` is what its outcome showed, `probe` whether it was
+    /// claimed as a probe.
     pub fn record(
         &mut self,
-        outcome: Outcome,
+        evidence: Evidence,
         probe: bool,
         now: Timestamp,
         cfg: &BreakerSettings,
@@ -179,26 +179,26 @@ impl Breaker {
         if probe {
             self.probes_in_flight = self.probes_in_flight.saturating_sub(1);
         }
-        match (self.snap.state, outcome) {
-            (BreakerState::Closed, Outcome::Success) => {
+        match (self.snap.state, evidence) {
+            (BreakerState::Closed, Evidence::Success) => {
                 self.snap.failures = 0;
                 None
             }
-            (BreakerState::Closed, Outcome::CountedFailure) => {
+            (BreakerState::Closed, Evidence::CountedFailure) => {
                 self.snap.failures = self.snap.failures.saturating_add(1);
                 (self.snap.failures >= cfg.failure_threshold).then(|| {
                     let reason = format!("{} consecutive counted failures", self.snap.failures);
                     self.enter(BreakerState::Open, now, &reason)
                 })
             }
-            (BreakerState::HalfOpen, Outcome::Success) if probe => {
+            (BreakerState::HalfOpen, Evidence::Success) if probe => {
                 self.snap.probe_successes = self.snap.probe_successes.saturating_add(1);
                 (self.snap.probe_successes >= cfg.successes_to_close).then(|| {
                     let reason = format!("{} probe(s) succeeded", self.snap.probe_successes);
                     self.enter(BreakerState::Closed, now, &reason)
                 })
             }
-            (BreakerState::HalfOpen, Outcome::CountedFailure) if probe => {
+            (BreakerState::HalfOpen, Evidence::CountedFailure) if probe => {
                 Some(self.enter(BreakerState::Open, now, "a probe failed"))
             }
             // Late results of jobs claimed before the breaker opened, and failures that do
@@ -246,9 +246,9 @@ impl Breaker {
     }
 }
 
-/// How a job ended, as far as the breaker cares.
+/// What a concluded job tells the breaker about the downstream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Evidence {
     /// It completed.
     Success,
     /// It failed with a class that counts toward the breaker.

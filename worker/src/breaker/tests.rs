@@ -22,7 +22,7 @@ fn at(s: u64) -> Timestamp {
 fn opened(now: Timestamp) -> Breaker {
     let mut b = Breaker::new(Snapshot::default());
     for _ in 0..5 {
-        b.record(Outcome::CountedFailure, false, now, &cfg());
+        b.record(Evidence::CountedFailure, false, now, &cfg());
     }
     assert_eq!(b.state(), BreakerState::Open);
     b
@@ -33,11 +33,11 @@ fn opens_after_threshold_consecutive_counted_failures() {
     let mut b = Breaker::new(Snapshot::default());
     for _ in 0..4 {
         assert_eq!(
-            b.record(Outcome::CountedFailure, false, at(1), &cfg()),
+            b.record(Evidence::CountedFailure, false, at(1), &cfg()),
             None
         );
     }
-    let t = b.record(Outcome::CountedFailure, false, at(1), &cfg());
+    let t = b.record(Evidence::CountedFailure, false, at(1), &cfg());
     assert_eq!(t.map(|t| t.to), Some(BreakerState::Open));
     assert_eq!(b.snapshot().openings, 1);
 }
@@ -46,14 +46,14 @@ fn opens_after_threshold_consecutive_counted_failures() {
 fn a_success_resets_the_count_and_neutral_failures_do_not_count() {
     let mut b = Breaker::new(Snapshot::default());
     for _ in 0..4 {
-        b.record(Outcome::CountedFailure, false, at(1), &cfg());
+        b.record(Evidence::CountedFailure, false, at(1), &cfg());
     }
-    b.record(Outcome::Success, false, at(1), &cfg());
+    b.record(Evidence::Success, false, at(1), &cfg());
     for _ in 0..100 {
-        b.record(Outcome::Neutral, false, at(1), &cfg());
+        b.record(Evidence::Neutral, false, at(1), &cfg());
     }
     for _ in 0..4 {
-        b.record(Outcome::CountedFailure, false, at(1), &cfg());
+        b.record(Evidence::CountedFailure, false, at(1), &cfg());
     }
     assert_eq!(b.state(), BreakerState::Closed);
 }
@@ -74,13 +74,13 @@ fn a_successful_probe_closes_and_a_failed_one_reopens_with_a_fresh_timeout() {
     let mut b = opened(at(10));
     b.admit(at(70), &cfg());
     b.probes_started(1);
-    let t = b.record(Outcome::CountedFailure, true, at(75), &cfg());
+    let t = b.record(Evidence::CountedFailure, true, at(75), &cfg());
     assert_eq!(t.map(|t| t.to), Some(BreakerState::Open));
     assert_eq!(b.admit(at(100), &cfg()).0, Admission::Wait(Some(at(135))));
 
     b.admit(at(135), &cfg());
     b.probes_started(1);
-    let t = b.record(Outcome::Success, true, at(136), &cfg());
+    let t = b.record(Evidence::Success, true, at(136), &cfg());
     assert_eq!(t.map(|t| t.to), Some(BreakerState::Closed));
     assert_eq!(b.closed_at(), Some(at(136)));
     assert_eq!(b.admit(at(136), &cfg()).0, Admission::Open);
@@ -91,7 +91,7 @@ fn a_neutral_probe_frees_its_slot_without_moving_the_breaker() {
     let mut b = opened(at(0));
     b.admit(at(60), &cfg());
     b.probes_started(1);
-    assert_eq!(b.record(Outcome::Neutral, true, at(61), &cfg()), None);
+    assert_eq!(b.record(Evidence::Neutral, true, at(61), &cfg()), None);
     assert_eq!(b.state(), BreakerState::HalfOpen);
     assert_eq!(b.admit(at(61), &cfg()).0, Admission::Probes(1));
 }
@@ -99,9 +99,9 @@ fn a_neutral_probe_frees_its_slot_without_moving_the_breaker() {
 #[test]
 fn late_results_of_jobs_claimed_before_opening_change_nothing() {
     let mut b = opened(at(0));
-    assert_eq!(b.record(Outcome::Success, false, at(1), &cfg()), None);
+    assert_eq!(b.record(Evidence::Success, false, at(1), &cfg()), None);
     assert_eq!(
-        b.record(Outcome::CountedFailure, false, at(1), &cfg()),
+        b.record(Evidence::CountedFailure, false, at(1), &cfg()),
         None
     );
     assert_eq!(b.state(), BreakerState::Open);

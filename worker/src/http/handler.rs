@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Response, Url};
-use tenax_policies::{ClassifyInput, ErrorClass, LivePolicy, NetworkFailure};
+use tenax_policies::{ClassifyInput, CompiledPolicy, ErrorClass, LivePolicy, NetworkFailure};
 
 use super::{AllowedBases, HttpBody, HttpConfig, HttpRequest, RequestError};
 use super::{network, redirect, retry_after, snippet};
@@ -35,8 +35,9 @@ struct Inner {
 }
 
 impl HttpHandler {
-    /// A handler with `config`, classifying failures with `policy` (read at each
-    /// failure, so a reloaded policy applies to the next one).
+    /// A handler with `config`, classifying failures with the policy the worker decides
+    /// the attempt with ([`JobRun::policy`]), so class and decision come from one load;
+    /// `policy` is loaded instead for a run made outside a worker or the harness.
     ///
     /// Fails with [`Error::Config`] for a bad setting or allowed base URL, and with
     /// [`Error::HttpClient`] if the TLS client cannot be built.
@@ -92,7 +93,18 @@ impl HttpHandler {
 impl Handler for HttpHandler {
     fn handle(&self, job: JobRun) -> HandlerFuture {
         let inner = Arc::clone(&self.inner);
-        Box::pin(async move { inner.run(&job.payload).await })
+        Box::pin(async move {
+            // One load per attempt, and none at all inside a worker: it gave us its own.
+            let loaded;
+            let policy = match job.policy() {
+                Some(policy) => policy,
+                None => {
+                    loaded = inner.policy.load();
+                    loaded.compiled()
+                }
+            };
+            inner.run(&job.payload, policy).await
+        })
     }
 
     fn validate(&self, payload: &[u8]) -> Result<(), HandlerError> {
@@ -102,7 +114,7 @@ impl Handler for HttpHandler {
 }
 
 impl Inner {
-    async fn run(&self, payload: &[u8]) -> Result<(), HandlerError> {
+    async fn run(&self, payload: &[u8], policy: &CompiledPolicy) -> Result<(), HandlerError> {
         let request = HttpRequest::from_payload(payload).map_err(refused)?;
         // NOTE: checked again at every attempt: the allow-list may have shrunk since the
         // job was enqueued, and nothing outside it may ever be sent.
@@ -113,8 +125,8 @@ impl Inner {
             .unwrap_or(self.config.default_timeout)
             .min(self.config.max_timeout);
         match self.send(&request, url, headers, timeout).await {
-            Ok(response) => self.judge(response).await,
-            Err(err) => Err(self.network_error(&err, timeout)),
+            Ok(response) => self.judge(response, policy).await,
+            Err(err) => Err(self.network_error(&err, timeout, policy)),
         }
     }
 
@@ -139,7 +151,11 @@ impl Inner {
     }
 
     /// Success for 2xx, else a classified error with the status, snippet and hint.
-    async fn judge(&self, mut response: Response) -> Result<(), HandlerError> {
+    async fn judge(
+        &self,
+        mut response: Response,
+        policy: &CompiledPolicy,
+    ) -> Result<(), HandlerError> {
         let status = response.status();
         if status.is_success() {
             snippet::drain(&mut response, self.config.max_response_bytes).await;
@@ -151,7 +167,7 @@ impl Inner {
             snippet::read_prefix(&mut response, want, self.config.max_response_bytes).await;
         let text = snippet::snippet(&bytes, ended, want);
         let input = ClassifyInput::status(status.as_u16(), &text);
-        let Some(class) = self.policy.load().classify_or_default(&input) else {
+        let Some(class) = policy.classify_or_default(&input) else {
             return Ok(());
         };
         let mut error = HandlerError::new(class, snippet::status_message(status, &text))
@@ -162,7 +178,12 @@ impl Inner {
         Err(error)
     }
 
-    fn network_error(&self, err: &reqwest::Error, timeout: Duration) -> HandlerError {
+    fn network_error(
+        &self,
+        err: &reqwest::Error,
+        timeout: Duration,
+        policy: &CompiledPolicy,
+    ) -> HandlerError {
         let kind = network::network_failure(err);
         let what = match kind {
             NetworkFailure::ConnectRefused => "connection refused".to_owned(),
@@ -179,7 +200,7 @@ impl Inner {
         };
         let message = format!("{what} ({}): {}", kind.as_str(), error_chain(err));
         let input = ClassifyInput::network(kind, &message);
-        let class = self.policy.load().classify_or_default(&input);
+        let class = policy.classify_or_default(&input);
         HandlerError::new(class.unwrap_or(ErrorClass::TRANSIENT), message)
     }
 }

@@ -1,4 +1,4 @@
-//! The worker: claims due jobs, runs them, applies outcomes, and stops cleanly.
+//! The worker: claims due jobs, runs them, writes their outcomes, and stops cleanly.
 //!
 //! One task (the loop in [`Runner`]) owns the breaker, the ramp and every store call;
 //! attempts run as their own tasks and hand their results back through a `JoinSet`.
@@ -6,20 +6,39 @@
 //! change is written in the same store call as the outcome that caused it.
 //!
 //! The loop never polls. It sleeps until the earliest of: a free slot (an attempt
-//! finished), the next due job, a store event (enqueue, requeue, retry), the end of the
+//! ended), the next due job, a store event (enqueue, requeue, retry), the end of the
 //! breaker's recovery timeout or the ramp's next token, a policy reload, or shutdown.
+//!
+//! Each attempt is decided with the policy snapshot loaded when it was claimed: the
+//! handler classifies with it ([`JobRun::policy`](crate::JobRun::policy)), and the
+//! retry decision, the breaker count and the breaker's thresholds come from the same
+//! one. A reload applies from the next claim on and never mixes two policies in one
+//! decision.
+//!
+//! Words used one way here:
+//! - *attempt*: one run of a job's handler, as its own task (`crate::attempt`).
+//! - *ended*: how an attempt task stopped: the handler returned (a panic counts as a
+//!   `panicked` failure), or the task was cancelled at shutdown.
+//! - *decided*: what the policy makes of a failure: retry or bury, and whether it counts
+//!   toward the breaker (`crate::attempt::decide`, shared with the test harness).
+//! - *outcome*: what is written for the job: complete, retry, bury or release
+//!   (`outcome.rs`). *Concluding* an attempt is writing its outcome.
+//! - *evidence*: what an outcome tells the breaker (success, counted failure, neutral).
+//! - *gate*: the breaker and the recovery ramp as the loop drives them: how many jobs
+//!   may be claimed, what each outcome tells the breaker, what is persisted and shown
+//!   (`gate.rs`).
 
 mod claim;
-mod finish;
+mod gate;
+mod outcome;
 mod view;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 use tenax_core::{JobStore, Lease, Timestamp};
-use tenax_policies::LivePolicy;
+use tenax_policies::{LivePolicy, LoadedPolicy};
 use tokio::sync::{Notify, watch};
 use tokio::task::{Id, JoinSet};
 
@@ -27,27 +46,15 @@ pub use view::BreakerView;
 
 use crate::attempt::AttemptResult;
 use crate::breaker::{Breaker, Ramp};
-use crate::builder::Registered;
-use crate::jitter::Jitter;
+use crate::builder::{Registered, Settings};
 use crate::metrics::QueueMetrics;
 use crate::shutdown::{ShutdownHandle, Stop};
 use crate::{Error, HandlerError, Result, WorkerBuilder};
 
-/// Everything a worker is built from (see [`WorkerBuilder`]).
-pub(crate) struct Parts {
-    pub(crate) store: Arc<dyn JobStore>,
-    pub(crate) policy: LivePolicy,
-    pub(crate) queue: String,
-    pub(crate) handlers: HashMap<String, Registered>,
-    pub(crate) concurrency: usize,
-    pub(crate) shutdown_grace: Duration,
-    pub(crate) jitter: Jitter,
-}
-
 /// Delivers the jobs of one queue. Build with [`Worker::builder`], start with
 /// [`Worker::run`], stop with its [`ShutdownHandle`].
 pub struct Worker {
-    parts: Parts,
+    settings: Settings,
     shutdown: ShutdownHandle,
     stop: watch::Receiver<Stop>,
     view: watch::Sender<BreakerView>,
@@ -108,14 +115,15 @@ impl Worker {
         WorkerBuilder::new(store, policy)
     }
 
-    pub(crate) fn assemble(parts: Parts) -> Self {
+    /// The worker that runs with `settings`, as [`WorkerBuilder::build`] checked them.
+    pub(crate) fn from_settings(settings: Settings) -> Self {
         let (shutdown, stop) = ShutdownHandle::new();
-        let cfg = *parts.policy.load().policy().breaker();
+        let cfg = *settings.policy.load().policy().breaker();
         let closed = Breaker::new(crate::breaker::Snapshot::default());
-        let initial = BreakerView::of(&parts.queue, &closed, &cfg);
+        let initial = BreakerView::of(&settings.queue, &closed, &cfg);
         let (view, _) = watch::channel(initial);
         Worker {
-            parts,
+            settings,
             shutdown,
             stop,
             view,
@@ -135,7 +143,7 @@ impl Worker {
     /// The enqueue-time checks of this worker's handlers.
     pub fn validator(&self) -> JobValidator {
         JobValidator {
-            handlers: Arc::new(self.parts.handlers.clone()),
+            handlers: Arc::new(self.settings.handlers.clone()),
         }
     }
 
@@ -146,12 +154,12 @@ impl Worker {
     /// are then left to the next open's rescue: nothing is lost.
     pub async fn run(self) -> Result<RunReport> {
         let Worker {
-            parts,
+            settings,
             shutdown,
             stop,
             view,
         } = self;
-        let snapshot = match view::load_snapshot(parts.store.as_ref(), &parts.queue) {
+        let snapshot = match view::load_snapshot(settings.store.as_ref(), &settings.queue) {
             Ok(snap) => snap,
             Err(err) => {
                 tracing::error!(%err, "starting with a closed breaker");
@@ -160,12 +168,12 @@ impl Worker {
         };
         let reloaded = Arc::new(Notify::new());
         let notify = Arc::downgrade(&reloaded);
-        parts.policy.on_reload(move |_| {
+        settings.policy.on_reload(move |_| {
             if let Some(n) = notify.upgrade() {
                 n.notify_one();
             }
         });
-        let metrics = QueueMetrics::new(&parts.queue);
+        let metrics = QueueMetrics::new(&settings.queue);
         let mut runner = Runner {
             breaker: Breaker::new(snapshot),
             ramp: Ramp::new(),
@@ -173,7 +181,7 @@ impl Worker {
             inflight: HashMap::new(),
             report: RunReport::default(),
             metrics,
-            parts,
+            settings,
             stop,
             view,
             reloaded,
@@ -195,6 +203,8 @@ struct InFlight {
     kind: String,
     attempt: u32,
     probe: bool,
+    /// The policy this attempt is decided with, loaded when it was claimed.
+    policy: Arc<LoadedPolicy>,
     started: tokio::time::Instant,
     span: tracing::Span,
 }
@@ -203,7 +213,7 @@ struct InFlight {
 enum Wake {
     /// Claim again at once: the last round was cut short by its limit.
     Now,
-    /// Sleep until the deadline, a store event (if listening), a finished attempt,
+    /// Sleep until the deadline, a store event (if listening), an ended attempt,
     /// a reload or shutdown.
     Later {
         deadline: Option<Timestamp>,
@@ -212,7 +222,7 @@ enum Wake {
 }
 
 struct Runner {
-    parts: Parts,
+    settings: Settings,
     breaker: Breaker,
     ramp: Ramp,
     tasks: JoinSet<AttemptResult>,
@@ -231,10 +241,10 @@ impl Runner {
         while *self.stop.borrow() == Stop::Running {
             let wake = self.claim_round()?;
             let Wake::Later { deadline, listener } = wake else {
-                self.settle_ready()?;
+                self.conclude_ready()?;
                 continue;
             };
-            let sleep = deadline.map(|at| at.since(self.parts.store.now()));
+            let sleep = deadline.map(|at| at.since(self.settings.store.now()));
             let event = async move {
                 match listener {
                     Some(listener) => listener.await,
@@ -250,9 +260,9 @@ impl Runner {
             tokio::select! {
                 biased;
                 _ = self.stop.changed() => {}
-                Some(done) = self.tasks.join_next_with_id() => {
-                    self.settle(done)?;
-                    self.settle_ready()?;
+                Some(joined) = self.tasks.join_next_with_id() => {
+                    self.conclude(joined)?;
+                    self.conclude_ready()?;
                 }
                 () = event => {}
                 () = timer => {}
@@ -262,10 +272,10 @@ impl Runner {
         self.drain().await
     }
 
-    /// Applies every attempt result that is already in, without waiting.
-    fn settle_ready(&mut self) -> Result<()> {
-        while let Some(done) = self.tasks.try_join_next_with_id() {
-            self.settle(done)?;
+    /// Concludes every attempt that has already ended, without waiting.
+    fn conclude_ready(&mut self) -> Result<()> {
+        while let Some(joined) = self.tasks.try_join_next_with_id() {
+            self.conclude(joined)?;
         }
         Ok(())
     }
@@ -277,23 +287,23 @@ impl Runner {
         if running > 0 {
             tracing::info!(
                 running,
-                grace = %tenax_policies::format_duration(self.parts.shutdown_grace),
+                grace = %tenax_policies::format_duration(self.settings.shutdown_grace),
                 "shutting down: waiting for running jobs"
             );
         }
-        let grace = tokio::time::sleep(self.parts.shutdown_grace);
+        let grace = tokio::time::sleep(self.settings.shutdown_grace);
         tokio::pin!(grace);
         while !self.tasks.is_empty() {
             if *self.stop.borrow() == Stop::Immediate {
                 self.tasks.abort_all();
             }
             tokio::select! {
-                Some(done) = self.tasks.join_next_with_id() => self.settle(done)?,
+                Some(joined) = self.tasks.join_next_with_id() => self.conclude(joined)?,
                 () = &mut grace => self.tasks.abort_all(),
                 _ = self.stop.changed() => {}
             }
         }
-        self.parts.store.flush()?;
+        self.settings.store.flush()?;
         tracing::info!(
             completed = self.report.completed,
             released = self.report.released,

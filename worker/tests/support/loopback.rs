@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
-use tenax_core::{JobId, Timestamp};
 use tenax_policies::{CompiledPolicy, LivePolicy};
 use tenax_worker::http::{HttpConfig, HttpHandler};
 use tenax_worker::{Handler, HandlerError, JobRun};
@@ -102,13 +101,5 @@ pub fn handler_with(bases: &[&str], policy: LivePolicy) -> HttpHandler {
 
 /// Runs one attempt of a job with `payload`.
 pub async fn run(handler: &HttpHandler, payload: Vec<u8>) -> Result<(), HandlerError> {
-    let job = JobRun {
-        id: JobId::new(1),
-        queue: "default".into(),
-        kind: "http".into(),
-        payload,
-        attempt: 0,
-        enqueued_at: Timestamp::ZERO,
-    };
-    handler.handle(job).await
+    handler.handle(JobRun::new("http", payload)).await
 }

@@ -1,47 +1,51 @@
-//! The outcome side of the loop: complete, retry, bury or release a finished attempt,
-//! with any breaker change written in the same store call.
+//! The outcome side of the loop: complete, retry, bury or release the job of an ended
+//! attempt, with any breaker change written in the same store call.
 
 use tenax_core::{Error as StoreError, Job, JobError, Lease, StateUpdate};
-use tenax_policies::{Decision, ErrorClass, Failure};
+use tenax_policies::{BreakerSettings, Decision, ErrorClass};
 use tokio::task::{Id, JoinError};
 
-use super::{BreakerView, InFlight, Runner};
-use crate::attempt::{AttemptResult, Settled, settle};
-use crate::breaker::{Outcome, Snapshot};
+use super::{InFlight, Runner};
+use crate::attempt::{self, AttemptResult, Ended};
+use crate::breaker::Evidence;
 use crate::{HandlerError, Result};
 
 /// Longest error message kept in a job's record, in bytes.
 const MAX_ERROR_MESSAGE: usize = 512;
 
 impl Runner {
-    /// Applies the result of one finished attempt task.
-    pub(super) fn settle(&mut self, done: Result<(Id, AttemptResult), JoinError>) -> Result<()> {
-        let (id, settled) = match done {
-            Ok((id, result)) => (id, Settled::Done(result)),
-            Err(err) => (err.id(), settle(Err(err))),
+    /// Concludes one ended attempt task: writes its job's outcome.
+    pub(super) fn conclude(
+        &mut self,
+        joined: Result<(Id, AttemptResult), JoinError>,
+    ) -> Result<()> {
+        let (id, ended) = match joined {
+            Ok((id, result)) => (id, Ended::Returned(result)),
+            Err(err) => (err.id(), attempt::ended(Err(err))),
         };
         let Some(job) = self.inflight.remove(&id) else {
             return Ok(());
         };
         let took = job.started.elapsed();
-        self.metrics.finished(took);
+        self.metrics.attempt_took(took);
         job.span.record(
             "duration_ms",
             u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
         );
-        match settled {
-            Settled::Done(Ok(())) => self.completed(job),
-            Settled::Done(Err(error)) => self.failed(job, error),
-            Settled::Cancelled => self.released(job),
+        match ended {
+            Ended::Returned(Ok(())) => self.completed(job),
+            Ended::Returned(Err(error)) => self.failed(job, error),
+            Ended::Cancelled => self.released(job),
         }
     }
 
     fn completed(&mut self, job: InFlight) -> Result<()> {
-        let state = self.breaker_after(Outcome::Success, job.probe);
+        let cfg = breaker_settings(&job);
+        let state = self.feed(Evidence::Success, job.probe, &cfg);
         let update = state
             .as_ref()
             .map(|(key, bytes)| StateUpdate { key, value: bytes });
-        let written = self.parts.store.complete(&job.lease, update);
+        let written = self.settings.store.complete(&job.lease, update);
         self.written(&job, written, "completed", None)?;
         self.metrics.completed();
         self.report.completed += 1;
@@ -49,36 +53,31 @@ impl Runner {
         Ok(())
     }
 
+    /// Decides the failure with the attempt's policy snapshot (the one its handler saw),
+    /// and feeds the breaker with that snapshot's count and thresholds.
     fn failed(&mut self, job: InFlight, error: HandlerError) -> Result<()> {
-        let store = &self.parts.store;
-        let now = store.now();
-        let policy = self.parts.policy.load();
-        let counted = policy.counts_toward_breaker(&error.class);
-        let outcome = if counted {
-            Outcome::CountedFailure
+        let now = self.settings.store.now();
+        let draw = self.settings.jitter.draw();
+        let decided = attempt::decide(job.policy.compiled(), &error, job.attempt, draw);
+        let evidence = if decided.counts_toward_breaker {
+            Evidence::CountedFailure
         } else {
-            Outcome::Neutral
+            Evidence::Neutral
         };
-        let mut failure =
-            Failure::new(&error.class, job.attempt.saturating_add(1)).message(&error.message);
-        if let Some(status) = error.status {
-            failure = failure.status(status);
-        }
-        if let Some(hint) = error.retry_after {
-            failure = failure.retry_after(hint);
-        }
-        let decision = policy.decide(&failure, self.parts.jitter.draw());
-        drop(policy);
-        let state = self.breaker_after(outcome, job.probe);
+        let cfg = breaker_settings(&job);
+        let state = self.feed(evidence, job.probe, &cfg);
         let update = state
             .as_ref()
             .map(|(key, bytes)| StateUpdate { key, value: bytes });
         let class = error.class.as_str();
-        match decision {
+        match decided.decision {
             Decision::Retry { delay } => {
                 let record = job_error(&error, now, None);
                 let run_at = now.saturating_add(delay);
-                let written = self.parts.store.retry(&job.lease, run_at, record, update);
+                let written = self
+                    .settings
+                    .store
+                    .retry(&job.lease, run_at, record, update);
                 self.written(&job, written, "retried", Some(class))?;
                 self.metrics.retried(class);
                 self.report.retried += 1;
@@ -92,7 +91,7 @@ impl Runner {
             }
             Decision::Bury { reason } => {
                 let record = job_error(&error, now, Some(&reason.to_string()));
-                let written = self.parts.store.bury(&job.lease, record, update);
+                let written = self.settings.store.bury(&job.lease, record, update);
                 self.written(&job, written, "buried", Some(class))?;
                 self.metrics.buried(class);
                 self.report.buried += 1;
@@ -109,15 +108,8 @@ impl Runner {
     }
 
     fn released(&mut self, job: InFlight) -> Result<()> {
-        if let Some(t) = self.breaker.record(
-            Outcome::Neutral,
-            job.probe,
-            self.parts.store.now(),
-            &self.breaker_cfg(),
-        ) {
-            self.transitioned(&t);
-        }
-        let written = self.parts.store.release(&job.lease);
+        self.neutral(job.probe, &breaker_settings(&job));
+        let written = self.settings.store.release(&job.lease);
         self.written(&job, written, "released", None)?;
         self.metrics.released();
         self.report.released += 1;
@@ -127,21 +119,20 @@ impl Runner {
 
     /// A claimed job whose kind has no handler: buried at once (not retried, since no
     /// retry can help until a handler is deployed; requeue it then).
-    pub(super) fn bury_unknown_kind(&mut self, lease: Lease, job: Job, probe: bool) -> Result<()> {
-        if probe {
-            self.breaker.record(
-                Outcome::Neutral,
-                true,
-                self.parts.store.now(),
-                &self.breaker_cfg(),
-            );
-        }
+    pub(super) fn bury_unknown_kind(
+        &mut self,
+        lease: Lease,
+        job: Job,
+        probe: bool,
+        cfg: &BreakerSettings,
+    ) -> Result<()> {
+        self.neutral(probe, cfg);
         let error = HandlerError::permanent(format!(
             "no handler is registered for kind `{}`; requeue the job once one is",
             job.kind
         ));
-        let record = job_error(&error, self.parts.store.now(), None);
-        match self.parts.store.bury(&lease, record, None) {
+        let record = job_error(&error, self.settings.store.now(), None);
+        match self.settings.store.bury(&lease, record, None) {
             Ok(()) | Err(StoreError::StaleLease { .. }) => {}
             Err(err) => return Err(err.into()),
         }
@@ -149,25 +140,6 @@ impl Runner {
         self.report.buried += 1;
         tracing::warn!(id = %job.id, kind = %job.kind, "no handler for this kind; job buried");
         Ok(())
-    }
-
-    /// Feeds the breaker and returns the state update to write with the outcome, if the
-    /// persisted state changed.
-    fn breaker_after(&mut self, outcome: Outcome, probe: bool) -> Option<(String, Vec<u8>)> {
-        let before = self.breaker.snapshot().clone();
-        let now = self.parts.store.now();
-        if let Some(t) = self
-            .breaker
-            .record(outcome, probe, now, &self.breaker_cfg())
-        {
-            self.transitioned(&t);
-        }
-        let after = self.breaker.snapshot();
-        (*after != before).then(|| (Snapshot::key(&self.parts.queue), after.encode()))
-    }
-
-    fn breaker_cfg(&self) -> tenax_policies::BreakerSettings {
-        *self.parts.policy.load().policy().breaker()
     }
 
     /// Checks a store write. A stale lease means the job was rescued and claimed again
@@ -192,26 +164,11 @@ impl Runner {
             Err(err) => Err(err.into()),
         }
     }
+}
 
-    /// Logs the breaker's state at start-up when it is not closed, and publishes it.
-    pub(super) fn resumed(&mut self) {
-        let state = self.breaker.state();
-        if state != crate::BreakerState::Closed {
-            tracing::warn!(
-                queue = %self.parts.queue,
-                %state,
-                "circuit breaker resumed from the store; claiming waits for its recovery timeout"
-            );
-        }
-        self.metrics.breaker(state, false);
-        self.publish();
-    }
-
-    /// Sends the breaker's current state to watchers.
-    pub(super) fn publish(&self) {
-        let view = BreakerView::of(&self.parts.queue, &self.breaker, &self.breaker_cfg());
-        self.view.send_replace(view);
-    }
+/// The breaker settings of the policy `job` is decided with.
+fn breaker_settings(job: &InFlight) -> BreakerSettings {
+    *job.policy.policy().breaker()
 }
 
 /// The error as stored: class, truncated message (with the bury reason), time.

@@ -1,0 +1,146 @@
+//! The gate between the queue and the downstream: the circuit breaker and the recovery
+//! ramp as the loop drives them.
+//!
+//! `crate::breaker` is the pure state machine and the ramp's token bucket; this file is
+//! everything the running worker does with them, in one place: asking how many jobs may
+//! be claimed, noting the claims, telling the breaker what each outcome showed, turning
+//! a change of its persisted state into the update written with that outcome, and
+//! logging, counting and publishing transitions. Every call takes the breaker settings
+//! it should use, so an attempt's outcome is judged with the policy it was decided with.
+
+use tenax_core::Timestamp;
+use tenax_policies::BreakerSettings;
+
+use super::{BreakerView, Runner};
+use crate::breaker::{Admission, Evidence, Snapshot, Transition};
+
+/// What the gate allows in one claim round.
+pub(super) enum Allowed {
+    /// Claim up to the pass's limit.
+    Claim(Pass),
+    /// Claim nothing until this time (the recovery timeout's end, the ramp's next token),
+    /// or until an attempt ends (`None`).
+    Nothing(Option<Timestamp>),
+}
+
+/// Leave to claim, from the breaker and the ramp.
+pub(super) struct Pass {
+    /// At most this many jobs: 0 when no slot is free.
+    pub(super) limit: usize,
+    /// Each claimed job is a half-open probe.
+    pub(super) probe: bool,
+    /// The ramp limited this round, so claims spend its tokens.
+    ramped: bool,
+}
+
+impl Runner {
+    /// How many of `free` slots the breaker and the ramp let the loop fill at `now`.
+    pub(super) fn admit(&mut self, now: Timestamp, cfg: &BreakerSettings, free: usize) -> Allowed {
+        let (admission, transition) = self.breaker.admit(now, cfg);
+        if let Some(t) = transition {
+            self.transitioned(&t, cfg);
+        }
+        let (mut limit, probe) = match admission {
+            Admission::Open => (free, false),
+            Admission::Probes(n) => (free.min(n as usize), true),
+            Admission::Wait(until) => return Allowed::Nothing(until),
+        };
+        let ramp = self
+            .ramp
+            .allowance(cfg.ramp.as_ref(), self.breaker.closed_at(), now);
+        if let Some((tokens, wait)) = ramp {
+            if tokens == 0 {
+                return Allowed::Nothing(Some(now.saturating_add(wait)));
+            }
+            limit = limit.min(tokens as usize);
+        }
+        Allowed::Claim(Pass {
+            limit,
+            probe,
+            ramped: ramp.is_some(),
+        })
+    }
+
+    /// Notes that `n` jobs were claimed under `pass`: ramp tokens spent, probes running.
+    pub(super) fn admitted(&mut self, pass: &Pass, n: usize) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        if pass.ramped {
+            self.ramp.spend(n);
+        }
+        if pass.probe {
+            self.breaker.probes_started(n);
+        }
+    }
+
+    /// Tells the breaker what a concluded job showed, and returns the state update to
+    /// write with the job's outcome when the persisted state changed.
+    pub(super) fn feed(
+        &mut self,
+        evidence: Evidence,
+        probe: bool,
+        cfg: &BreakerSettings,
+    ) -> Option<(String, Vec<u8>)> {
+        let before = self.breaker.snapshot().clone();
+        let now = self.settings.store.now();
+        if let Some(t) = self.breaker.record(evidence, probe, now, cfg) {
+            self.transitioned(&t, cfg);
+        }
+        let after = self.breaker.snapshot();
+        (*after != before).then(|| (Snapshot::key(&self.settings.queue), after.encode()))
+    }
+
+    /// A job that says nothing about the downstream (released at shutdown, or of a kind
+    /// without a handler): frees its probe slot, if it was a probe. Neutral evidence
+    /// never moves the breaker, so there is nothing to write.
+    pub(super) fn neutral(&mut self, probe: bool, cfg: &BreakerSettings) {
+        let now = self.settings.store.now();
+        let moved = self.breaker.record(Evidence::Neutral, probe, now, cfg);
+        debug_assert!(moved.is_none(), "neutral evidence moved the breaker");
+    }
+
+    /// Logs and counts a breaker transition, and publishes the new state.
+    fn transitioned(&mut self, t: &Transition, cfg: &BreakerSettings) {
+        match t.to {
+            crate::BreakerState::Open => tracing::warn!(
+                queue = %self.settings.queue,
+                from = %t.from,
+                "circuit breaker opened: {}; claiming nothing until the recovery timeout",
+                t.reason
+            ),
+            crate::BreakerState::HalfOpen => tracing::info!(
+                queue = %self.settings.queue,
+                "circuit breaker half-open: {}; sending a probe",
+                t.reason
+            ),
+            crate::BreakerState::Closed => tracing::info!(
+                queue = %self.settings.queue,
+                outage = %tenax_policies::format_duration(t.outage.unwrap_or_default()),
+                "circuit breaker closed: {}",
+                t.reason
+            ),
+        }
+        self.metrics.breaker(t.to, true);
+        self.publish(cfg);
+    }
+
+    /// Logs the breaker's state at start-up when it is not closed, and publishes it.
+    pub(super) fn resumed(&mut self) {
+        let state = self.breaker.state();
+        if state != crate::BreakerState::Closed {
+            tracing::warn!(
+                queue = %self.settings.queue,
+                %state,
+                "circuit breaker resumed from the store; claiming waits for its recovery timeout"
+            );
+        }
+        self.metrics.breaker(state, false);
+        let cfg = *self.settings.policy.load().policy().breaker();
+        self.publish(&cfg);
+    }
+
+    /// Sends the breaker's current state to watchers.
+    fn publish(&self, cfg: &BreakerSettings) {
+        let view = BreakerView::of(&self.settings.queue, &self.breaker, cfg);
+        self.view.send_replace(view);
+    }
+}
