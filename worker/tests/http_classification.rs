@@ -180,3 +180,25 @@ async fn a_script_classify_function_overrides_the_table() -> Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_run_is_classified_with_the_policy_it_is_decided_with_not_a_fresh_load() -> Result<()> {
+    let base = status_server(String::new()).await;
+    // The handler's own policy (the built-in table: 503 is `transient`) is only for runs
+    // made outside a worker or the harness.
+    let handler = handler(&[&base]);
+    let script = r#"
+        fn classify(input) { if input.status == 503 { "permanent" } }
+        #{}
+    "#;
+    let harness = tenax_worker::testing::Harness::new(CompiledPolicy::load_str(script, "t.rhai")?);
+    let payload = HttpRequest::get(format!("{base}/status/503")).to_payload();
+    let outcome = harness
+        .run(handler, tenax_worker::JobRun::new("http", payload))
+        .await;
+    let tenax_worker::testing::TestOutcome::Buried { error, .. } = outcome else {
+        panic!("classified `permanent` by the run's policy, so buried: {outcome:?}");
+    };
+    assert_eq!(error.class, ErrorClass::PERMANENT);
+    Ok(())
+}
