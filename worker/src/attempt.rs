@@ -126,6 +126,25 @@ mod tests {
         assert!(e.message.contains("timed out after 5s"), "{}", e.message);
     }
 
+    #[test]
+    fn the_decision_and_the_breaker_count_come_from_the_snapshot_given() {
+        let policy = CompiledPolicy::default();
+        let down = decide(&policy, &HandlerError::unavailable("refused"), 0, 0.0);
+        assert!(down.counts_toward_breaker);
+        let hinted = HandlerError::not_found("HTTP 404")
+            .with_status(404)
+            .with_retry_after(Duration::from_secs(90));
+        let missing = decide(&policy, &hinted, 0, 0.0);
+        assert!(!missing.counts_toward_breaker);
+        assert_eq!(
+            missing.decision,
+            Decision::Retry {
+                delay: Duration::from_secs(90)
+            },
+            "the hint reaches the policy"
+        );
+    }
+
     #[tokio::test]
     async fn an_aborted_task_is_cancelled() {
         let h = handler_fn(|_| std::future::pending());

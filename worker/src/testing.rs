@@ -2,8 +2,10 @@
 //! and no clock.
 //!
 //! The attempt runs exactly as in the worker (its own task, the kind's timeout, a panic
-//! caught as `panicked`), and the policy decides exactly as in the worker, with a fixed
-//! random draw (0 by default: the full, un-jittered delay).
+//! caught as `panicked`), the handler sees the harness's policy as its run's
+//! [`JobRun::policy`], and the failure is decided by the function the worker uses
+//! (`attempt::decide`), with a fixed random draw (0 by default: the full, un-jittered
+//! delay). A test runs one table of handler errors through both and compares.
 //!
 //! ```
 //! use std::time::Duration;

@@ -1,4 +1,4 @@
-//! [`HttpHandler`]: sends a job's request and sorts the outcome into an error class.
+//! [`HttpHandler`]: sends a job's request and sorts a failed one into an error class.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
