@@ -1,5 +1,5 @@
 //! The HTTP handler: a job describes one request, the handler sends it and sorts the
-//! outcome into an error class.
+//! outcome into an error class. Behind the feature `http` (reqwest on rustls).
 //!
 //! # Why an allow-list, checked twice
 //!

@@ -4,7 +4,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod counting;
-pub mod daemon;
 mod loopback;
 pub mod recorder;
 
@@ -60,16 +59,6 @@ pub async fn until(limit: Duration, mut cond: impl FnMut() -> bool) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// A plain HTTP client for talking to a daemon's API in tests.
-pub fn api_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("HTTP client")
 }
 
 /// A worker running as a task.

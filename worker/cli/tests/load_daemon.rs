@@ -5,7 +5,7 @@
 //! Ignored in the normal suite (it runs for minutes): run it with
 //!
 //! ```sh
-//! TENAX_LOAD_SECS=300 TENAX_LOAD_RATE=4000 cargo test --release -p tenax-worker \
+//! TENAX_LOAD_SECS=300 TENAX_LOAD_RATE=4000 cargo test --release -p tenax \
 //!     --test load_daemon -- --ignored --nocapture
 //! ```
 //!

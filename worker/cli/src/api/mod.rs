@@ -34,7 +34,7 @@ use tenax_core::JobStore;
 use tenax_policies::LivePolicy;
 use tokio::sync::watch;
 
-use crate::{BreakerView, JobValidator};
+use tenax_worker::{BreakerView, JobValidator};
 
 /// Largest request body unless configured. Default: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
@@ -139,11 +139,11 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// A job as `GET /v1/jobs/{id}` shows it, for tools that read a store directly.
-pub fn job_json(job: tenax_core::Job, state: tenax_core::JobState) -> serde_json::Value {
+pub(crate) fn job_json(job: tenax_core::Job, state: tenax_core::JobState) -> serde_json::Value {
     serde_json::to_value(views::JobView::new(job, state)).unwrap_or_default()
 }
 
 /// Stats as `GET /v1/stats` shows them, for tools that read a store directly.
-pub fn stats_json(stats: &tenax_core::Stats) -> serde_json::Value {
+pub(crate) fn stats_json(stats: &tenax_core::Stats) -> serde_json::Value {
     serde_json::to_value(views::StatsView::from(stats)).unwrap_or_default()
 }

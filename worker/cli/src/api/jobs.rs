@@ -15,7 +15,7 @@ use super::body;
 use super::error::ApiError;
 use super::views::{DurationSpec, JobView, TimeSpec};
 use super::{ApiState, blocking};
-use crate::Error;
+use tenax_worker::Error;
 
 /// Most jobs in one request.
 pub(crate) const MAX_BATCH: usize = 10_000;
@@ -91,7 +91,7 @@ pub(crate) async fn enqueue(
     }
     let n = jobs.len() as u64;
     let results = state.store.enqueue_batch_async(jobs).await?;
-    crate::metrics::jobs_enqueued(&state.queue, n);
+    tenax_worker::metrics::jobs_enqueued(&state.queue, n);
     let accepted: Vec<Accepted> = results.iter().map(accepted).collect();
     let body = if is_batch {
         serde_json::to_value(BatchAccepted { jobs: accepted })

@@ -1,53 +1,19 @@
-//! The `tenax` binary: the daemon, the command line, the configuration and the demo.
-//!
-//! Exit codes: 0 success, 1 failure, 2 usage error (from clap).
-
-#![forbid(unsafe_code)]
-
-mod bench;
-mod cli;
-mod client;
-mod commands;
-mod config;
-mod daemon;
-mod demo;
-mod logging;
-mod offline;
+//! From a parsed command line to the command that serves it.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Parser;
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use crate::cli::{Cli, Command, ConfigCommand, DlqCommand, JobCommand, PolicyCommand};
-use crate::config::Config;
+use crate::config::{self, Config};
+use crate::{bench, commands, daemon, demo, logging};
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("tenax: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(dispatch(cli.command)) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("tenax: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn dispatch(command: Command) -> Result<ExitCode> {
-    match command {
+/// Runs one `tenax` command line to its end; the exit code to leave with.
+///
+/// Exit codes: 0 success, 1 failure (also for an `Err`); clap exits with 2 for usage
+/// errors before this is called.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
         Command::Run { target, json_logs } => {
             let mut config = Config::load(target.config.as_deref())?;
             if let Some(addr) = target.api {

@@ -8,10 +8,10 @@ use std::sync::{Arc, LazyLock};
 
 use axum::body::Body;
 use axum::http::{Method, Request};
+use tenax::api::{self, ApiState};
 use tenax_core::{Durability, JobStore, Store, StoreOptions};
 use tenax_policies::{CompiledPolicy, LivePolicy};
 use tenax_worker::Worker;
-use tenax_worker::api::{self, ApiState};
 use tenax_worker::http::{HttpConfig, HttpHandler};
 
 /// The kind `tenax run` registers its HTTP handler under.

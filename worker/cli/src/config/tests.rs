@@ -171,8 +171,8 @@ fn a_missing_file_names_its_path() {
 #[test]
 fn configurations_the_fuzzer_found_are_refused_quickly() {
     let inputs = [
-        include_str!("../../../../fuzz/seeds/config_file/regress-non-ascii-log-filter"),
-        include_str!("../../../../fuzz/seeds/config_file/regress-slow-log-filter"),
+        include_str!("../../fuzz/seeds/config_file/regress-non-ascii-log-filter"),
+        include_str!("../../fuzz/seeds/config_file/regress-slow-log-filter"),
     ];
     for text in inputs {
         let started = std::time::Instant::now();

@@ -35,7 +35,7 @@ fn open(config: &Config, addr: &str) -> Result<Store> {
 
 pub(crate) fn stats(config: &Config, addr: &str) -> Result<Value> {
     let store = open(config, addr)?;
-    Ok(tenax_worker::api::stats_json(&store.stats()?))
+    Ok(crate::api::stats_json(&store.stats()?))
 }
 
 pub(crate) fn dead_page(
@@ -67,7 +67,7 @@ pub(crate) fn dead_page(
     let jobs: Vec<Value> = page
         .jobs
         .into_iter()
-        .map(|j| tenax_worker::api::job_json(j, JobState::Dead))
+        .map(|j| crate::api::job_json(j, JobState::Dead))
         .collect();
     let mut answer = json!({ "jobs": jobs });
     if let Some(next) = page.next {
@@ -79,7 +79,7 @@ pub(crate) fn dead_page(
 pub(crate) fn dead_job(config: &Config, addr: &str, id: u64) -> Result<Value> {
     let store = open(config, addr)?;
     match store.dead_job(JobId::new(id))? {
-        Some(job) => Ok(tenax_worker::api::job_json(job, JobState::Dead)),
+        Some(job) => Ok(crate::api::job_json(job, JobState::Dead)),
         None => bail!("job {id} is not in the dead letter queue"),
     }
 }

@@ -2,20 +2,18 @@
 //! that is accepted means the same after being written back out.
 #![no_main]
 
-#[allow(dead_code, unused_imports, unreachable_pub)]
-#[path = "../../src/bin/tenax/config/mod.rs"]
-mod config;
+use tenax::Config;
 
 libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return;
     };
     let no_env = |_: &str| None;
-    let Ok(parsed) = config::Config::from_toml_str(text, "fuzz.toml", no_env) else {
+    let Ok(parsed) = Config::from_toml_str(text, "fuzz.toml", no_env) else {
         return;
     };
     let written = toml::to_string(&parsed).expect("an accepted configuration serialises");
-    let again = config::Config::from_toml_str(&written, "written.toml", no_env)
+    let again = Config::from_toml_str(&written, "written.toml", no_env)
         .unwrap_or_else(|e| panic!("written back, it is refused: {e}\n{written}"));
     assert_eq!(
         parsed, again,

@@ -8,10 +8,10 @@ use anyhow::{Context, Result};
 use metrics_exporter_prometheus::PrometheusBuilder;
 use tenax_core::Store;
 use tenax_policies::{CompiledPolicy, LivePolicy, PolicyWatcher, WatchOptions};
-use tenax_worker::api::{self, ApiState};
 use tenax_worker::http::HttpHandler;
 use tenax_worker::{Worker, shutdown_signal};
 
+use crate::api::{self, ApiState};
 use crate::config::Config;
 
 /// The job kind the HTTP handler serves.

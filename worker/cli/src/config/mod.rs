@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use defaults::defaults_toml;
-pub(crate) use error::ConfigError;
+pub use error::ConfigError;
 pub(crate) use log_filter::log_filter;
 use values::{bytes, duration, optional_duration};
 
@@ -42,7 +42,7 @@ pub(crate) const DEFAULT_PORT: u16 = 7450;
 /// Everything `tenax run` can be told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub(crate) struct Config {
+pub struct Config {
     pub(crate) data_dir: PathBuf,
     pub(crate) policy_file: Option<PathBuf>,
     pub(crate) api: ApiSection,
@@ -145,7 +145,7 @@ impl Default for ApiSection {
         ApiSection {
             addr: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
             token: None,
-            body_limit: tenax_worker::api::DEFAULT_BODY_LIMIT as u64,
+            body_limit: crate::api::DEFAULT_BODY_LIMIT as u64,
         }
     }
 }
@@ -246,7 +246,7 @@ impl Config {
 
     /// Parses `text` (named `origin` in errors), applies the overrides `env` gives, and
     /// validates.
-    pub(crate) fn from_toml_str(
+    pub fn from_toml_str(
         text: &str,
         origin: &str,
         env: impl Fn(&str) -> Option<String>,

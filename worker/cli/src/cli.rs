@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 /// Exit codes: 0 success, 1 failure, 2 usage error.
 #[derive(Parser, Debug)]
 #[command(name = "tenax", version, about, long_about = None)]
-pub(crate) struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
 }

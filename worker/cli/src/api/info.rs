@@ -10,7 +10,7 @@ use tenax_policies::CheckReport;
 use super::error::ApiError;
 use super::views::{StatsView, time};
 use super::{ApiState, blocking};
-use crate::BreakerView;
+use tenax_worker::BreakerView;
 
 pub(crate) async fn stats(State(state): State<ApiState>) -> Result<Json<StatsView>, ApiError> {
     let store = state.store.clone();
@@ -59,7 +59,7 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Result<Response, A
     };
     let store = state.store.clone();
     let stats = blocking(move || store.stats()).await?;
-    crate::metrics::record_stats(&stats);
+    tenax_worker::metrics::record_stats(&stats);
     let text = render();
     Ok((
         StatusCode::OK,

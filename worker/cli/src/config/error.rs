@@ -4,34 +4,59 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Why a configuration could not be used.
+/// Why a configuration could not be used. Each message names where the value was
+/// written; fix it there and start again.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ConfigError {
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read: check the path and its permissions.
     #[error("cannot read the configuration file {}: {source}", path.display())]
     Read {
+        /// The file named on the command line.
         path: PathBuf,
+        /// What reading it said.
         source: std::io::Error,
     },
+    /// Not TOML, or not the shape of a configuration: fix the file at that position.
     #[error("{origin}:{line}:{column}: {message}")]
     Parse {
+        /// The file (or `(defaults)`).
         origin: String,
+        /// 1-based line.
         line: usize,
+        /// 1-based column.
         column: usize,
+        /// What is wrong there, with a suggested spelling for an unknown key.
         message: String,
     },
+    /// A value out of its range: change the key named.
     #[error("{origin}: `{key}` {message}")]
     Invalid {
+        /// The file (or `(defaults)`).
         origin: String,
+        /// The dotted key, e.g. `worker.concurrency`.
         key: String,
+        /// The allowed range or form.
         message: String,
     },
+    /// An environment override that cannot be used: fix or unset the variable.
     #[error("environment variable {var}: {message}")]
-    Env { var: &'static str, message: String },
+    Env {
+        /// The variable, e.g. `TENAX_API_ADDR`.
+        var: &'static str,
+        /// What is wrong with its value.
+        message: String,
+    },
+    /// The API would listen beyond loopback without a token: set one, or bind to
+    /// 127.0.0.1.
     #[error(
         "the API address {addr} is not loopback, so anyone who can reach it could enqueue and purge jobs; \
          set `api.token` (or TENAX_API_TOKEN), or bind to 127.0.0.1"
     )]
-    Exposed { addr: SocketAddr },
+    Exposed {
+        /// The configured address.
+        addr: SocketAddr,
+    },
 }
 
 impl ConfigError {
