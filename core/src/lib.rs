@@ -72,7 +72,7 @@ pub use job::{
     Claimed, DEFAULT_QUEUE, DedupMode, Enqueued, Job, JobError, JobId, JobState, Lease,
     MAX_NAME_BYTES, NewJob, StateUpdate,
 };
-pub use options::{Durability, StoreOptions};
+pub use options::{Durability, InvalidOption, StoreOptions};
 pub use storage::{EnqueueFuture, JobStore};
 pub use store::{
     CORRUPT_CLASS, CRASHED_CLASS, DeadCursor, DeadFilter, DeadPage, DeadSelector, DueJob,

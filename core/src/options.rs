@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Clock, Error, Result, SystemClock};
+use crate::{Clock, Error, SystemClock};
 
 /// When an enqueue is acknowledged relative to the disk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,18 +34,61 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             durability: Durability::Sync,
-            flush_interval: Duration::from_millis(200),
-            crash_limit: 3,
-            dead_retention: Some(Duration::from_secs(30 * 24 * 3600)),
-            max_payload_bytes: 1 << 20,
-            cache_bytes: 64 << 20,
-            min_free_bytes: 128 << 20,
+            flush_interval: Self::DEFAULT_FLUSH_INTERVAL,
+            crash_limit: Self::DEFAULT_CRASH_LIMIT,
+            dead_retention: Self::DEFAULT_DEAD_RETENTION,
+            max_payload_bytes: Self::DEFAULT_MAX_PAYLOAD_BYTES,
+            cache_bytes: Self::DEFAULT_CACHE_BYTES,
+            min_free_bytes: Self::DEFAULT_MIN_FREE_BYTES,
             clock: Arc::new(SystemClock),
         }
     }
 }
 
+/// A store option out of its range: which one, and the range. [`Store::open`] reports it
+/// as [`Error::InvalidOptions`]; a configuration file maps `option` to where the value
+/// was written.
+///
+/// [`Store::open`]: crate::Store::open
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{option} {message}")]
+#[non_exhaustive]
+pub struct InvalidOption {
+    /// The option, named as its setter (`flush_interval`, `crash_limit`, ...).
+    pub option: &'static str,
+    /// The range it must be in and the value given.
+    pub message: String,
+}
+
+impl From<InvalidOption> for Error {
+    fn from(e: InvalidOption) -> Self {
+        Error::InvalidOptions(e.to_string())
+    }
+}
+
 impl StoreOptions {
+    /// Default of [`flush_interval`](Self::flush_interval): 200 ms.
+    pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+    /// Shortest [`flush_interval`](Self::flush_interval): 1 ms.
+    pub const MIN_FLUSH_INTERVAL: Duration = Duration::from_millis(1);
+    /// Longest [`flush_interval`](Self::flush_interval): 1 h.
+    pub const MAX_FLUSH_INTERVAL: Duration = Duration::from_secs(3600);
+    /// Default of [`crash_limit`](Self::crash_limit): 3.
+    pub const DEFAULT_CRASH_LIMIT: u32 = 3;
+    /// Highest [`crash_limit`](Self::crash_limit): 100. A job that killed the process
+    /// that often is a poison pill, not bad luck.
+    pub const MAX_CRASH_LIMIT: u32 = 100;
+    /// Default of [`dead_retention`](Self::dead_retention): 30 days.
+    pub const DEFAULT_DEAD_RETENTION: Option<Duration> = Some(Duration::from_secs(30 * 24 * 3600));
+    /// Default of [`max_payload_bytes`](Self::max_payload_bytes): 1 MiB.
+    pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 1 << 20;
+    /// Highest [`max_payload_bytes`](Self::max_payload_bytes): 64 MiB.
+    pub const MAX_MAX_PAYLOAD_BYTES: usize = 64 << 20;
+    /// Default of [`cache_bytes`](Self::cache_bytes): 64 MiB.
+    pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
+    /// Default of [`min_free_bytes`](Self::min_free_bytes): 128 MiB.
+    pub const DEFAULT_MIN_FREE_BYTES: u64 = 128 << 20;
+
     /// Durability of enqueues. Default: [`Durability::Sync`].
     #[must_use]
     pub fn durability(mut self, d: Durability) -> Self {
@@ -63,7 +106,8 @@ impl StoreOptions {
     }
 
     /// How many times a job may be running when the process dies before it is buried as
-    /// `crashed` instead of being retried (poison-pill protection). Default: 3. Range: 1+.
+    /// `crashed` instead of being retried (poison-pill protection). Default: 3. Range: 1 to
+    /// 100.
     #[must_use]
     pub fn crash_limit(mut self, n: u32) -> Self {
         self.crash_limit = n;
@@ -111,25 +155,38 @@ impl StoreOptions {
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::InvalidOptions(m));
-        if self.flush_interval < Duration::from_millis(1)
-            || self.flush_interval > Duration::from_secs(3600)
-        {
-            return bad(format!(
-                "flush_interval must be 1 ms to 1 h, got {:?}",
-                self.flush_interval
-            ));
+    /// Checks every option against its range, as [`Store::open`](crate::Store::open)
+    /// does; for callers that want to report a bad value before opening anything.
+    ///
+    /// # Errors
+    /// The first option out of its range.
+    pub fn validate(&self) -> std::result::Result<(), InvalidOption> {
+        let bad = |option: &'static str, message: String| Err(InvalidOption { option, message });
+        if !(Self::MIN_FLUSH_INTERVAL..=Self::MAX_FLUSH_INTERVAL).contains(&self.flush_interval) {
+            return bad(
+                "flush_interval",
+                format!("must be 1ms to 1h, got {:?}", self.flush_interval),
+            );
         }
-        if self.crash_limit == 0 {
-            return bad("crash_limit must be at least 1".into());
+        if !(1..=Self::MAX_CRASH_LIMIT).contains(&self.crash_limit) {
+            return bad(
+                "crash_limit",
+                format!(
+                    "must be 1 to {}, got {}",
+                    Self::MAX_CRASH_LIMIT,
+                    self.crash_limit
+                ),
+            );
         }
-        if self.max_payload_bytes == 0 || self.max_payload_bytes > 64 << 20 {
-            return bad(format!(
-                "max_payload_bytes must be 1 to {}, got {}",
-                64 << 20,
-                self.max_payload_bytes
-            ));
+        if self.max_payload_bytes == 0 || self.max_payload_bytes > Self::MAX_MAX_PAYLOAD_BYTES {
+            return bad(
+                "max_payload_bytes",
+                format!(
+                    "must be 1 to {}, got {}",
+                    Self::MAX_MAX_PAYLOAD_BYTES,
+                    self.max_payload_bytes
+                ),
+            );
         }
         Ok(())
     }
@@ -153,9 +210,16 @@ mod tests {
     fn out_of_range_values_are_refused() {
         assert!(StoreOptions::default().crash_limit(0).validate().is_err());
         let e = StoreOptions::default()
+            .crash_limit(101)
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.option, "crash_limit");
+        assert!(StoreOptions::default().crash_limit(100).validate().is_ok());
+        let e = StoreOptions::default()
             .flush_interval(Duration::ZERO)
             .validate()
             .unwrap_err();
+        assert_eq!(e.option, "flush_interval");
         assert!(e.to_string().contains("flush_interval"));
         assert!(
             StoreOptions::default()

@@ -51,6 +51,7 @@ mod samples;
 mod sandbox;
 mod script;
 mod settings;
+mod suggest;
 mod watch;
 
 pub use crate::{
@@ -64,5 +65,6 @@ pub use crate::{
     policy::{Policy, PolicyBuilder},
     report::{CheckReport, Schedule, ScheduleEnd, ScheduleRow, SettingRow, Span},
     settings::{BreakerSettings, ClassPolicy, RecoveryRamp},
+    suggest::nearest_key,
     watch::{PolicyWatcher, WatchOptions},
 };

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use rhai::{Dynamic, Map};
 
+use crate::suggest::nearest_key as nearest;
+
 use crate::{
     BreakerSettings, ClassPolicy, ErrorClass, Location, Policy, PolicyError, RecoveryRamp, Result,
     defaults, duration, locate::locate,
@@ -191,16 +193,6 @@ fn display_path(path: &[&str]) -> String {
     } else {
         path.join(".")
     }
-}
-
-/// The known key closest to `key`, if it is close enough to be a likely typo.
-fn nearest(key: &str, known: &[&str]) -> Option<String> {
-    known
-        .iter()
-        .map(|k| (strsim::normalized_damerau_levenshtein(key, k), *k))
-        .filter(|(score, _)| *score >= 0.6)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k.to_string())
 }
 
 fn read_class(map: &Map, start: ClassPolicy, path: &[&str]) -> Read<ClassPolicy> {

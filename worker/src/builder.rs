@@ -23,6 +23,33 @@ pub const MAX_CONCURRENCY: usize = 10_000;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long running jobs may finish after a shutdown request. Default: 30 s.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Longest accepted shutdown grace: 1 h. A stop that waits longer is a hang.
+pub const MAX_SHUTDOWN_GRACE: Duration = Duration::from_secs(3600);
+
+/// A worker setting out of its range: which one, and the range. [`WorkerBuilder::build`]
+/// and [`HttpConfig::validate`](crate::http::HttpConfig::validate) report it as
+/// [`Error::Config`]; a configuration file maps `setting` to where the value was written.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{setting} {message}")]
+#[non_exhaustive]
+pub struct InvalidSetting {
+    /// The setting, named as its builder method or field (`concurrency`, `timeout`, ...).
+    pub setting: &'static str,
+    /// The range it must be in and the value given.
+    pub message: String,
+}
+
+impl InvalidSetting {
+    pub(crate) fn new(setting: &'static str, message: String) -> Self {
+        InvalidSetting { setting, message }
+    }
+}
+
+impl From<InvalidSetting> for Error {
+    fn from(e: InvalidSetting) -> Self {
+        Error::Config(e.to_string())
+    }
+}
 
 /// A handler and its attempt timeout.
 #[derive(Clone)]
@@ -99,7 +126,8 @@ impl WorkerBuilder {
         self
     }
 
-    /// How many jobs run at once. Default: [`DEFAULT_CONCURRENCY`].
+    /// How many jobs run at once. Default: [`DEFAULT_CONCURRENCY`]. Range: 1 to
+    /// [`MAX_CONCURRENCY`].
     #[must_use]
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n;
@@ -114,7 +142,7 @@ impl WorkerBuilder {
     }
 
     /// How long running jobs may finish after a graceful shutdown request.
-    /// Default: [`DEFAULT_SHUTDOWN_GRACE`].
+    /// Default: [`DEFAULT_SHUTDOWN_GRACE`]. Range: up to [`MAX_SHUTDOWN_GRACE`].
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
@@ -129,34 +157,81 @@ impl WorkerBuilder {
         self
     }
 
+    /// The check `build` makes of [`queue`](Self::queue): 1 to [`MAX_NAME_BYTES`] bytes.
+    ///
+    /// # Errors
+    /// The name out of range.
+    pub fn check_queue(queue: &str) -> std::result::Result<(), InvalidSetting> {
+        if queue.is_empty() || queue.len() > MAX_NAME_BYTES {
+            return Err(InvalidSetting::new(
+                "queue",
+                format!("must be 1 to {MAX_NAME_BYTES} bytes, got {queue:?}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The check `build` makes of [`concurrency`](Self::concurrency): 1 to
+    /// [`MAX_CONCURRENCY`].
+    ///
+    /// # Errors
+    /// The count out of range.
+    pub fn check_concurrency(n: usize) -> std::result::Result<(), InvalidSetting> {
+        if !(1..=MAX_CONCURRENCY).contains(&n) {
+            return Err(InvalidSetting::new(
+                "concurrency",
+                format!("must be 1 to {MAX_CONCURRENCY}, got {n}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The check `build` makes of [`shutdown_grace`](Self::shutdown_grace): at most
+    /// [`MAX_SHUTDOWN_GRACE`].
+    ///
+    /// # Errors
+    /// The grace out of range.
+    pub fn check_shutdown_grace(grace: Duration) -> std::result::Result<(), InvalidSetting> {
+        if grace > MAX_SHUTDOWN_GRACE {
+            return Err(InvalidSetting::new(
+                "shutdown_grace",
+                format!("must be at most 1h, got {grace:?}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The check `build` makes of every attempt timeout, the default one and each kind's:
+    /// above zero.
+    ///
+    /// # Errors
+    /// A zero timeout.
+    pub fn check_timeout(timeout: Duration) -> std::result::Result<(), InvalidSetting> {
+        if timeout.is_zero() {
+            return Err(InvalidSetting::new(
+                "timeout",
+                "must be above zero".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the settings and builds the worker.
     ///
     /// # Errors
     /// [`Error::Config`] naming the bad setting.
     pub fn build(self) -> Result<Worker> {
-        if self.queue.is_empty() || self.queue.len() > MAX_NAME_BYTES {
-            return Err(config(format!(
-                "queue name must be 1 to {MAX_NAME_BYTES} bytes, got {:?}",
-                self.queue
-            )));
-        }
-        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
-            return Err(config(format!(
-                "concurrency must be 1 to {MAX_CONCURRENCY}, got {}",
-                self.concurrency
-            )));
-        }
+        Self::check_queue(&self.queue)?;
+        Self::check_concurrency(self.concurrency)?;
+        Self::check_shutdown_grace(self.shutdown_grace)?;
         if self.handlers.is_empty() {
             return Err(config("no handlers registered".to_owned()));
         }
         let mut handlers = HashMap::with_capacity(self.handlers.len());
         for (kind, (handler, timeout)) in self.handlers {
             let timeout = timeout.unwrap_or(self.default_timeout);
-            if timeout.is_zero() {
-                return Err(config(format!(
-                    "the timeout of kind `{kind}` must be above zero"
-                )));
-            }
+            Self::check_timeout(timeout)
+                .map_err(|e| config(format!("the timeout of kind `{kind}` {}", e.message)))?;
             handlers.insert(kind, Registered { handler, timeout });
         }
         let jitter = self

@@ -69,7 +69,8 @@ pub mod testing;
 
 pub use breaker::BreakerState;
 pub use builder::{
-    DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_GRACE, DEFAULT_TIMEOUT, MAX_CONCURRENCY, WorkerBuilder,
+    DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_GRACE, DEFAULT_TIMEOUT, InvalidSetting, MAX_CONCURRENCY,
+    MAX_SHUTDOWN_GRACE, WorkerBuilder,
 };
 pub use clock::TokioClock;
 pub use error::{Error, Result};

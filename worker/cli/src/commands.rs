@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{DeadFilterArgs, EnqueueArgs, Target};
 use crate::client::{CallError, Client};
-use crate::config::Config;
+use crate::config::{Config, Overrides};
 use crate::offline;
 
 /// The daemon this command talks to, and the data directory it would hold.
@@ -19,7 +19,11 @@ pub(crate) struct Daemon {
 
 impl Daemon {
     pub(crate) fn resolve(target: &Target) -> Result<Self> {
-        let config = Config::load(target.config.as_deref())?;
+        let overrides = Overrides {
+            token: target.token.clone(),
+            ..Overrides::default()
+        };
+        let config = Config::load(target.config.as_deref(), &overrides)?;
         let addr = target
             .api
             .clone()

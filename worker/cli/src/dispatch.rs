@@ -15,17 +15,11 @@ use crate::{bench, commands, daemon, demo, logging};
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run { target, json_logs } => {
-            let mut config = Config::load(target.config.as_deref())?;
-            if let Some(addr) = target.api {
-                config.api.addr = addr
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("--api {addr:?}: {e}"))?;
-            }
-            // An empty value is no value, as for the other variables (`TENAX_API_TOKEN=`).
-            if let Some(token) = target.token.filter(|t| !t.is_empty()) {
-                config.override_token(token)?;
-            }
-            config.check_api_exposure()?;
+            let overrides = config::Overrides {
+                api: target.api,
+                token: target.token,
+            };
+            let config = Config::load(target.config.as_deref(), &overrides)?;
             logging::init(&config.log.level, json_logs || config.log.json());
             daemon::run(config).await?;
         }
@@ -61,9 +55,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config { command } => match command {
             ConfigCommand::Defaults => print!("{}", config::defaults_toml()),
             ConfigCommand::Check { file } => {
-                let config = Config::load(Some(&file))?;
-                println!("{} is valid.", file.display());
-                println!("{config:#?}");
+                let config = Config::load(Some(&file), &config::Overrides::default())?;
+                println!(
+                    "# {} is valid; the effective configuration (environment applied) follows.",
+                    file.display()
+                );
+                print!("{}", config::effective_toml(&config));
             }
         },
         Command::Bench(args) => bench::run(args).await?,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{Error, Result};
+use crate::{Error, InvalidSetting, Result};
 
 /// Settings of an [`HttpHandler`](super::HttpHandler). Every field has a default; only
 /// `allowed_bases` must be set for the handler to send anything.
@@ -48,28 +48,51 @@ impl Default for HttpConfig {
 
 impl HttpConfig {
     /// Checks the settings against each other; the error names the setting.
+    ///
+    /// # Errors
+    /// [`Error::Config`] with the first setting out of range, as [`check`](Self::check)
+    /// finds it.
     pub fn validate(&self) -> Result<()> {
-        let fail = |msg: String| Err(Error::Config(format!("http: {msg}")));
+        self.check()
+            .map_err(|e| Error::Config(format!("http: {e}")))
+    }
+
+    /// What [`validate`](Self::validate) checks, with the setting named by its field, for
+    /// callers (a configuration file) that map it to where the value was written.
+    ///
+    /// # Errors
+    /// The first setting out of range.
+    pub fn check(&self) -> std::result::Result<(), InvalidSetting> {
+        let fail = |setting, message: String| Err(InvalidSetting::new(setting, message));
         if self.default_timeout.is_zero() {
-            return fail("default_timeout must be more than zero".into());
+            return fail("default_timeout", "must be more than zero".into());
         }
         if self.connect_timeout.is_zero() {
-            return fail("connect_timeout must be more than zero".into());
+            return fail("connect_timeout", "must be more than zero".into());
         }
         if self.default_timeout > self.max_timeout {
-            return fail(format!(
-                "default_timeout ({:?}) exceeds max_timeout ({:?})",
-                self.default_timeout, self.max_timeout
-            ));
+            return fail(
+                "max_timeout",
+                format!(
+                    "({:?}) is below default_timeout ({:?})",
+                    self.max_timeout, self.default_timeout
+                ),
+            );
         }
         if self.snippet_bytes > self.max_response_bytes {
-            return fail(format!(
-                "snippet_bytes ({}) exceeds max_response_bytes ({})",
-                self.snippet_bytes, self.max_response_bytes
-            ));
+            return fail(
+                "snippet_bytes",
+                format!(
+                    "({}) exceeds max_response_bytes ({})",
+                    self.snippet_bytes, self.max_response_bytes
+                ),
+            );
         }
         if reqwest::header::HeaderValue::from_str(&self.user_agent).is_err() {
-            return fail("user_agent may hold only visible ASCII characters and spaces".into());
+            return fail(
+                "user_agent",
+                "may hold only visible ASCII characters and spaces".into(),
+            );
         }
         Ok(())
     }
@@ -102,7 +125,7 @@ mod tests {
                     max_timeout: Duration::from_secs(1),
                     ..Default::default()
                 },
-                "exceeds max_timeout",
+                "below default_timeout",
             ),
             (
                 HttpConfig {

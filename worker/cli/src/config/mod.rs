@@ -1,13 +1,17 @@
 //! The configuration file: one TOML file, parsed strictly, every key with a documented
 //! default (see [`defaults_toml`], printed by `tenax config defaults`).
 //!
-//! The original tool documented settings that were never wired to the code. Here the
-//! printed defaults are parsed back in a test and must equal [`Config::default`], and an
-//! unknown key is an error naming the key, its line and the closest valid key.
+//! One path for every command: [`Config::load`] parses, applies the environment (and
+//! `tenax run`'s flags), and validates, so `tenax config check` and `tenax run` accept
+//! exactly the same files. Each bound is the library's own (the store options', the
+//! worker builder's, the HTTP handler's), asked here and mapped to the key and line
+//! where the value was written; the defaults are the libraries' defaults too.
 
-mod defaults;
 mod error;
 mod log_filter;
+mod parse;
+mod render;
+mod validate;
 mod values;
 
 use std::collections::BTreeMap;
@@ -17,24 +21,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use defaults::defaults_toml;
 pub use error::ConfigError;
 pub(crate) use log_filter::log_filter;
+pub(crate) use render::{defaults_toml, effective_toml};
 use values::{bytes, duration, optional_duration};
-
-/// Why `token` cannot be the API's token, if it cannot. A blank token would count as set
-/// and match a blank credential; surrounding whitespace or a control character (a token
-/// read from a file often ends with a newline) can never arrive in a header, so it would
-/// lock every client out.
-fn token_problem(token: &str) -> Option<String> {
-    if token.trim().is_empty() {
-        Some("must not be empty (leave it out for no token)".into())
-    } else if token.trim() != token || token.chars().any(char::is_control) {
-        Some("must not start or end with whitespace or hold control characters".into())
-    } else {
-        None
-    }
-}
 
 /// The API's port unless configured: 7450.
 pub(crate) const DEFAULT_PORT: u16 = 7450;
@@ -185,14 +175,19 @@ impl Default for HttpSection {
     }
 }
 
+/// The store's own defaults ([`tenax_core::StoreOptions`]), not a copy of them.
 impl Default for StoreSection {
     fn default() -> Self {
+        use tenax_core::StoreOptions as O;
         StoreSection {
-            durability: DurabilitySetting::Sync,
-            flush_interval: Duration::from_millis(200),
-            dead_retention: Some(Duration::from_secs(30 * 24 * 3600)),
-            crash_limit: 3,
-            min_free_space: 128 << 20,
+            durability: match tenax_core::Durability::default() {
+                tenax_core::Durability::Sync => DurabilitySetting::Sync,
+                tenax_core::Durability::Buffered => DurabilitySetting::Buffered,
+            },
+            flush_interval: O::DEFAULT_FLUSH_INTERVAL,
+            dead_retention: O::DEFAULT_DEAD_RETENTION,
+            crash_limit: O::DEFAULT_CRASH_LIMIT,
+            min_free_space: O::DEFAULT_MIN_FREE_BYTES,
         }
     }
 }
@@ -227,148 +222,89 @@ fn timeouts_out<S: serde::Serializer>(
     text.serialize(s)
 }
 
+/// Values given on `tenax run`'s command line, applied over the file and the environment
+/// before the one validation.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Overrides {
+    /// `--api`.
+    pub(crate) api: Option<String>,
+    /// `--token` (clap also reads it from `TENAX_API_TOKEN`).
+    pub(crate) token: Option<String>,
+}
+
 impl Config {
     /// The configuration from `path` (or the defaults without one), then the environment
-    /// overrides `TENAX_DATA_DIR`, `TENAX_API_ADDR`, `TENAX_API_TOKEN`.
-    pub(crate) fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+    /// overrides `TENAX_DATA_DIR`, `TENAX_API_ADDR`, `TENAX_API_TOKEN`, then `overrides`,
+    /// validated as `tenax run` needs it: what this accepts, the daemon starts with.
+    pub(crate) fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        match path {
+        let (text, origin) = match path {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                     path: path.to_owned(),
                     source,
                 })?;
-                Config::from_toml_str(&text, &path.display().to_string(), env)
+                (text, path.display().to_string())
             }
-            None => Config::from_toml_str("", "(defaults)", env),
-        }
+            None => (String::new(), "(defaults)".to_owned()),
+        };
+        Config::build(&text, &origin, env, overrides)
     }
 
     /// Parses `text` (named `origin` in errors), applies the overrides `env` gives, and
-    /// validates.
+    /// validates: the same as [`Config::load`] without command-line flags.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the key, and its line and column where it is in `text`.
     pub fn from_toml_str(
         text: &str,
         origin: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let mut config: Config =
-            toml::from_str(text).map_err(|e| ConfigError::parse(origin, text, &e))?;
+        Config::build(text, origin, env, &Overrides::default())
+    }
+
+    fn build(
+        text: &str,
+        origin: &str,
+        env: impl Fn(&str) -> Option<String>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut source = parse::Source::parse(text, origin)?;
+        let mut config = source.deserialize()?;
         if let Some(dir) = env("TENAX_DATA_DIR") {
             config.data_dir = PathBuf::from(dir);
+            source.set_by("data_dir", "TENAX_DATA_DIR");
         }
-        if let Some(addr) = env("TENAX_API_ADDR") {
-            config.api.addr = addr.parse().map_err(|e| ConfigError::Env {
-                var: "TENAX_API_ADDR",
-                message: format!("{addr:?} is not an address like 127.0.0.1:7450 ({e})"),
-            })?;
+        let addrs = [
+            ("TENAX_API_ADDR", env("TENAX_API_ADDR")),
+            ("--api", overrides.api.clone()),
+        ];
+        for (var, addr) in addrs {
+            if let Some(addr) = addr {
+                config.api.addr = addr.parse().map_err(|e| ConfigError::Env {
+                    var,
+                    message: format!("{addr:?} is not an address like 127.0.0.1:7450 ({e})"),
+                })?;
+                source.set_by("api.addr", var);
+            }
         }
-        if let Some(token) = env("TENAX_API_TOKEN") {
-            config.api.token = Some(token);
+        // An empty value is no value, as for the other variables (`TENAX_API_TOKEN=`).
+        let tokens = [
+            ("TENAX_API_TOKEN", env("TENAX_API_TOKEN")),
+            ("--token / TENAX_API_TOKEN", overrides.token.clone()),
+        ];
+        for (var, token) in tokens {
+            if let Some(token) = token.filter(|t| !t.is_empty()) {
+                config.api.token = Some(token);
+                source.set_by("api.token", var);
+            }
         }
-        config.validate(origin)?;
+        validate::validate(&config, &source)?;
         Ok(config)
     }
 
-    fn validate(&self, origin: &str) -> Result<(), ConfigError> {
-        let bad = |key: &str, message: String| ConfigError::Invalid {
-            origin: origin.to_owned(),
-            key: key.to_owned(),
-            message,
-        };
-        let positive = |key: &str, d: Duration| {
-            if d.is_zero() {
-                Err(bad(key, "must be above zero".into()))
-            } else {
-                Ok(())
-            }
-        };
-        let w = &self.worker;
-        if !(1..=tenax_worker::MAX_CONCURRENCY).contains(&w.concurrency) {
-            return Err(bad(
-                "worker.concurrency",
-                format!(
-                    "must be 1 to {}, got {}",
-                    tenax_worker::MAX_CONCURRENCY,
-                    w.concurrency
-                ),
-            ));
-        }
-        if w.queue.is_empty() || w.queue.len() > tenax_core::MAX_NAME_BYTES {
-            return Err(bad("worker.queue", "must be 1 to 200 bytes".into()));
-        }
-        if w.shutdown_grace > Duration::from_secs(3600) {
-            return Err(bad("worker.shutdown_grace", "must be at most 1h".into()));
-        }
-        positive("worker.job_timeout", w.job_timeout)?;
-        for (kind, t) in &w.timeouts {
-            positive(&format!("worker.timeouts.{kind}"), *t)?;
-        }
-        let h = &self.http;
-        positive("http.default_timeout", h.default_timeout)?;
-        positive("http.connect_timeout", h.connect_timeout)?;
-        if h.max_timeout < h.default_timeout {
-            return Err(bad(
-                "http.max_timeout",
-                "must be at least http.default_timeout".into(),
-            ));
-        }
-        if let Err(e) = tenax_worker::http::AllowedBases::parse(&h.allowed_bases) {
-            return Err(bad("http.allowed_bases", e.to_string()));
-        }
-        positive("store.flush_interval", self.store.flush_interval)?;
-        if !(1..=100).contains(&self.store.crash_limit) {
-            return Err(bad(
-                "store.crash_limit",
-                format!("must be 1 to 100, got {}", self.store.crash_limit),
-            ));
-        }
-        if self.api.body_limit < 1024 {
-            return Err(bad("api.body_limit", "must be at least 1KiB".into()));
-        }
-        if let Some(message) = self.api.token.as_deref().and_then(token_problem) {
-            return Err(bad("api.token", message));
-        }
-        if let Err(e) = log_filter(&self.log.level) {
-            return Err(bad(
-                "log.level",
-                format!("{:?} is not a log filter: {e}", self.log.level),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Sets the token given by `--token` or `TENAX_API_TOKEN` on the command line.
-    ///
-    /// An empty token is refused here as in the file: it would count as "a token is set"
-    /// and open a non-loopback API to anyone sending `Authorization: Bearer `.
-    pub(crate) fn override_token(&mut self, token: String) -> Result<(), ConfigError> {
-        if let Some(message) = token_problem(&token) {
-            return Err(ConfigError::Invalid {
-                origin: "--token / TENAX_API_TOKEN".to_owned(),
-                key: "api.token".to_owned(),
-                message,
-            });
-        }
-        self.api.token = Some(token);
-        Ok(())
-    }
-
-    /// Refuses an API on a non-loopback address without a usable token.
-    pub(crate) fn check_api_exposure(&self) -> Result<(), ConfigError> {
-        let has_token = self
-            .api
-            .token
-            .as_deref()
-            .is_some_and(|t| token_problem(t).is_none());
-        if self.api.addr.ip().is_loopback() || has_token {
-            return Ok(());
-        }
-        Err(ConfigError::Exposed {
-            addr: self.api.addr,
-        })
-    }
-
-    /// The store's options.
+    /// The store's options, from the store's defaults.
     pub(crate) fn store_options(&self) -> tenax_core::StoreOptions {
         let s = &self.store;
         tenax_core::StoreOptions::default()

@@ -72,7 +72,6 @@ fn environment_overrides_the_file() {
     assert_eq!(c.data_dir, PathBuf::from("/srv/tenax"));
     assert_eq!(c.api.addr.to_string(), "0.0.0.0:9000");
     assert_eq!(c.api.token.as_deref(), Some("secret"));
-    assert!(c.check_api_exposure().is_ok());
     let bad = Config::from_toml_str("", "t", |n| {
         (n == "TENAX_API_ADDR").then(|| "nowhere".into())
     });
@@ -87,21 +86,58 @@ fn environment_overrides_the_file() {
 fn unknown_keys_name_the_key_its_line_and_a_suggestion() {
     let e = error("data_dir = \"x\"\n\n[worker]\nconcurency = 8\n");
     assert!(e.contains("tenax.toml:4:1"), "{e}");
-    assert!(e.contains("`worker.concurency`"), "{e}");
-    assert!(e.contains("did you mean `concurrency`"), "{e}");
+    assert!(e.contains("unknown key `worker.concurency`"), "{e}");
+    assert!(e.contains("did you mean `worker.concurrency`"), "{e}");
     let e = error("dta_dir = \"x\"\n");
     assert!(
-        e.contains("tenax.toml:1:1") && e.contains("`data_dir`"),
+        e.contains("tenax.toml:1:1") && e.contains("did you mean `data_dir`"),
         "{e}"
     );
     let e = error("[wrker]\nqueue = \"q\"\n");
-    assert!(e.contains("wrker") && e.contains("worker"), "{e}");
+    assert!(
+        e.contains("tenax.toml:1:2: unknown key `wrker`; did you mean `worker`?"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unknown_table_after_a_section_is_named_as_itself_not_under_that_section() {
+    let e = error("[worker]\nqueue = \"q\"\n\n[queuez]\nx = 1\n");
+    assert!(e.contains("tenax.toml:4:2: unknown key `queuez`"), "{e}");
+    assert!(!e.contains("worker.queuez"), "{e}");
+    assert!(
+        e.contains("valid keys here:") && e.contains("worker"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unknown_nested_key_is_named_with_its_whole_path() {
+    let e = error("[worker]\nqueue = \"q\"\n[worker.limits]\nx = 1\n");
+    assert!(
+        e.contains("tenax.toml:3:9: unknown key `worker.limits`"),
+        "{e}"
+    );
+    let e = error("[api]\nbody.limit = 5\n");
+    assert!(e.contains("tenax.toml:2:1: unknown key `api.body`"), "{e}");
+    let e = error("store = { crash_limt = 2 }\n");
+    assert!(
+        e.contains(
+            "tenax.toml:1:11: unknown key `store.crash_limt`; did you mean `store.crash_limit`?"
+        ),
+        "{e}"
+    );
+    // Any job kind may have a timeout: `worker.timeouts` has no unknown keys.
+    assert!(parse("[worker.timeouts]\nmail = \"1m\"\n").is_ok());
 }
 
 #[test]
 fn wrong_types_and_values_name_the_line_or_key() {
     let e = error("[worker]\nconcurrency = \"many\"\n");
-    assert!(e.contains(":2:") && e.contains("worker"), "{e}");
+    assert!(
+        e.contains("tenax.toml:2:1: `worker.concurrency` is invalid"),
+        "{e}"
+    );
     let e = error("[worker]\nshutdown_grace = \"soon\"\n");
     assert!(e.contains(":2:") && e.contains("soon"), "{e}");
     assert!(error("[worker]\nconcurrency = 0\n").contains("`worker.concurrency`"));
@@ -140,28 +176,67 @@ fn durations_and_sizes_take_both_forms() {
 
 #[test]
 fn a_public_address_without_a_token_is_refused() {
-    let c = parse("[api]\naddr = \"0.0.0.0:7450\"\n").expect("parses");
+    let e = error("[api]\naddr = \"0.0.0.0:7450\"\n");
     assert!(
-        c.check_api_exposure()
-            .expect_err("exposed")
-            .to_string()
-            .contains("token")
+        e.contains("tenax.toml:2:1: `api.addr`") && e.contains("token"),
+        "{e}"
     );
-    let c = parse("[api]\naddr = \"[::1]:7450\"\n").expect("parses");
-    assert!(c.check_api_exposure().is_ok(), "IPv6 loopback is fine");
+    assert!(
+        parse("[api]\naddr = \"[::1]:7450\"\n").is_ok(),
+        "IPv6 loopback is fine"
+    );
+    let env = |n: &str| (n == "TENAX_API_TOKEN").then(|| "s3cret-s3cret".to_owned());
+    let c = Config::from_toml_str("[api]\naddr = \"0.0.0.0:7450\"\n", "t", env);
+    assert!(c.is_ok(), "a token from the environment counts");
+    let env = |n: &str| (n == "TENAX_API_ADDR").then(|| "0.0.0.0:7450".to_owned());
+    let e = Config::from_toml_str("", "t", env)
+        .expect_err("exposed")
+        .to_string();
+    assert!(e.starts_with("TENAX_API_ADDR: `api.addr`"), "{e}");
 }
 
 #[test]
 fn the_token_is_never_printed() {
     let c = parse("[api]\ntoken = \"hunter2-hunter2\"\n").expect("parses");
     assert!(!format!("{c:?}").contains("hunter2"));
+    let printed = effective_toml(&c);
+    assert!(!printed.contains("hunter2"), "{printed}");
+    assert!(
+        printed.contains("# token = (set, not printed)"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn the_printed_effective_configuration_parses_back_to_the_same_values() {
+    let text = "data_dir = \"/srv/q\"\npolicy_file = \"p.rhai\"\n\
+        [api]\naddr = \"0.0.0.0:9000\"\ntoken = \"t0ken-t0ken\"\nbody_limit = 65537\n\
+        [worker]\nqueue = \"mail\"\nconcurrency = 3\nshutdown_grace = 1500\njob_timeout = \"1h 30m\"\n\
+        [worker.timeouts]\nhttp = \"2m\"\n\"odd.kind\" = \"3s\"\n\
+        [http]\nallowed_bases = [\"https://example.com/hooks/\"]\ndefault_timeout = \"1s\"\n\
+        max_timeout = \"1s\"\nconnect_timeout = \"250ms\"\n\
+        [store]\ndurability = \"buffered\"\nflush_interval = \"1ms\"\ndead_retention = \"never\"\n\
+        crash_limit = 100\nmin_free_space = 0\n\
+        [log]\nformat = \"json\"\nlevel = \"info,tenax_worker=debug\"\n";
+    let config = parse(text).expect("valid");
+    let printed = effective_toml(&config);
+    // The token is left out; with it given again, the printed file is the same config.
+    let env = |n: &str| (n == "TENAX_API_TOKEN").then(|| "t0ken-t0ken".to_owned());
+    let again = Config::from_toml_str(&printed, "printed.toml", env)
+        .unwrap_or_else(|e| panic!("{e}\n{printed}"));
+    assert_eq!(again, config, "{printed}");
+    assert_ne!(config, Config::default());
+    assert!(printed.starts_with(&defaults_toml()[..200]), "{printed}");
 }
 
 #[test]
 fn a_missing_file_names_its_path() {
-    let e = Config::load(Some(std::path::Path::new("/nonexistent/tenax.toml")))
-        .expect_err("missing")
-        .to_string();
+    let e = Config::load(
+        Some(std::path::Path::new("/nonexistent/tenax.toml")),
+        &Overrides::default(),
+    )
+    .expect_err("missing")
+    .to_string();
     assert!(e.contains("/nonexistent/tenax.toml"), "{e}");
 }
 

@@ -1,0 +1,210 @@
+//! From text to a [`Config`], keeping where each key was written.
+//!
+//! The text is read twice: once into toml's spanned tables, which say where every key is,
+//! and once through serde with `serde_path_to_error`, which says which key a type error
+//! or an unknown key belongs to. No error message is parsed back: the path names the
+//! key, the spans give its line, and the valid keys of a table come from the
+//! configuration's own serialised form.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde_path_to_error::Segment;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::error::line_column;
+use super::{Config, ConfigError};
+
+/// A configuration's text, its spans, and which keys the environment or flags set since.
+pub(super) struct Source<'a> {
+    origin: &'a str,
+    text: &'a str,
+    root: Spanned<DeTable<'a>>,
+    set_by: BTreeMap<&'static str, &'static str>,
+}
+
+impl<'a> Source<'a> {
+    /// Parses `text` as TOML; a syntax error names its line and column.
+    pub(super) fn parse(text: &'a str, origin: &'a str) -> Result<Self, ConfigError> {
+        let root = DeTable::parse(text).map_err(|e| {
+            let (line, column) = line_column(text, e.span().map_or(0, |s| s.start));
+            ConfigError::Parse {
+                origin: origin.to_owned(),
+                line,
+                column,
+                message: e.message().trim().to_owned(),
+            }
+        })?;
+        Ok(Source {
+            origin,
+            text,
+            root,
+            set_by: BTreeMap::new(),
+        })
+    }
+
+    /// The configuration the text describes; an unknown key or a value of the wrong type
+    /// is an error at that key.
+    pub(super) fn deserialize(&self) -> Result<Config, ConfigError> {
+        let de = toml::de::Deserializer::parse(self.text).map_err(|e| {
+            let (line, column) = line_column(self.text, e.span().map_or(0, |s| s.start));
+            ConfigError::Parse {
+                origin: self.origin.to_owned(),
+                line,
+                column,
+                message: e.message().trim().to_owned(),
+            }
+        })?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path: Vec<String> = e
+                .path()
+                .iter()
+                .filter_map(|segment| match segment {
+                    Segment::Map { key } => Some(key.clone()),
+                    Segment::Seq { .. } | Segment::Enum { .. } | Segment::Unknown => None,
+                })
+                .collect();
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            let inner = e.into_inner();
+            match unknown_key(&path) {
+                Some(hint) => ConfigError::Unknown {
+                    at: self.at(&path),
+                    key: path.join("."),
+                    hint,
+                },
+                None => ConfigError::Invalid {
+                    at: self.at(&path),
+                    key: path.join("."),
+                    message: format!("is invalid: {}", inner.message().trim()),
+                },
+            }
+        })
+    }
+
+    /// Records that the environment or a flag (`by`) set `key` after the file.
+    pub(super) fn set_by(&mut self, key: &'static str, by: &'static str) {
+        self.set_by.insert(key, by);
+    }
+
+    /// Where the value of the key at `path` came from: the variable or flag that set it,
+    /// else `file:line:column` of the key, else (a default) the file's name.
+    pub(super) fn at(&self, path: &[&str]) -> String {
+        if let Some(by) = self.set_by.get(path.join(".").as_str()) {
+            return (*by).to_owned();
+        }
+        match self.span(path) {
+            Some(span) => {
+                let (line, column) = line_column(self.text, span.start);
+                format!("{}:{line}:{column}", self.origin)
+            }
+            None => self.origin.to_owned(),
+        }
+    }
+
+    /// The span of the key at `path` in the text, if it is there.
+    fn span(&self, path: &[&str]) -> Option<Range<usize>> {
+        let mut table = self.root.get_ref();
+        let mut span = None;
+        for (i, name) in path.iter().enumerate() {
+            let (key, value) = table.iter().find(|(k, _)| k.get_ref() == name)?;
+            span = Some(key.span());
+            if i + 1 < path.len() {
+                match value.get_ref() {
+                    DeValue::Table(inner) => table = inner,
+                    _ => break,
+                }
+            }
+        }
+        span
+    }
+}
+
+/// If the last key of `path` is not a key of its table: what to say about it (the
+/// suggestion, else the valid keys). `None` for a known key, or one in a free-form table
+/// such as `worker.timeouts`.
+fn unknown_key(path: &[&str]) -> Option<String> {
+    let (name, parent) = path.split_last()?;
+    let known = known_keys(parent)?;
+    if known.iter().any(|k| k == name) {
+        return None;
+    }
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    let dotted = |key: &str| {
+        parent
+            .iter()
+            .copied()
+            .chain([key])
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    Some(match tenax_policies::nearest_key(name, &known) {
+        Some(best) => format!("; did you mean `{}`?", dotted(&best)),
+        None => format!("; valid keys here: {}", known.join(", ")),
+    })
+}
+
+/// The keys of the table at `path`, read from a configuration with every optional key
+/// set, serialised: the schema is the type itself. `None` for a table whose keys are free
+/// (job kinds in `worker.timeouts`) or a path that is not a table.
+pub(super) fn known_keys(path: &[&str]) -> Option<Vec<String>> {
+    if path == ["worker", "timeouts"] {
+        return None;
+    }
+    let mut value = toml::Value::try_from(every_key_set()).ok()?;
+    for name in path {
+        value = value.as_table()?.get(*name)?.clone();
+    }
+    Some(value.as_table()?.keys().cloned().collect())
+}
+
+/// The default configuration with its optional keys given values, so that every key
+/// appears when it is serialised.
+pub(super) fn every_key_set() -> Config {
+    let mut config = Config {
+        policy_file: Some("policy.rhai".into()),
+        ..Config::default()
+    };
+    config.api.token = Some("token".into());
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_known_keys_come_from_the_configuration_type() {
+        let top = known_keys(&[]).expect("the top level is a table");
+        for key in [
+            "data_dir",
+            "policy_file",
+            "api",
+            "worker",
+            "http",
+            "store",
+            "log",
+        ] {
+            assert!(top.iter().any(|k| k == key), "{key} in {top:?}");
+        }
+        let api = known_keys(&["api"]).expect("api is a table");
+        assert!(api.iter().any(|k| k == "token"), "{api:?}");
+        assert_eq!(known_keys(&["worker", "timeouts"]), None);
+        assert_eq!(known_keys(&["data_dir"]), None);
+    }
+
+    #[test]
+    fn an_unknown_key_gets_the_nearest_known_one_or_the_list() {
+        assert_eq!(
+            unknown_key(&["worker", "concurency"]).as_deref(),
+            Some("; did you mean `worker.concurrency`?")
+        );
+        let list = unknown_key(&["queuez"]).expect("unknown");
+        assert!(
+            list.contains("valid keys here") && list.contains("worker"),
+            "{list}"
+        );
+        assert_eq!(unknown_key(&["worker", "concurrency"]), None);
+        assert_eq!(unknown_key(&["worker", "timeouts", "anything"]), None);
+    }
+}

@@ -1,0 +1,205 @@
+//! The configuration as a commented TOML file: what `tenax config defaults` prints for
+//! the defaults and `tenax config check` for the effective configuration. One template,
+//! values from the [`Config`] itself, so the printed defaults cannot drift from the code
+//! (a test parses them back) and a checked file prints in the same form.
+//!
+//! The API token is never printed: a set token shows as a comment.
+
+use super::Config;
+
+/// The default configuration file, every key with its default and what it does.
+pub(crate) fn defaults_toml() -> String {
+    render(&Config::default())
+}
+
+/// `config` in the form of [`defaults_toml`]; parsed back, it gives `config` again,
+/// except for the API token, which is left out.
+pub(crate) fn effective_toml(config: &Config) -> String {
+    render(config)
+}
+
+const HEADER: &str = "\
+# tenax configuration: every key with its value.
+# Durations are strings such as \"250ms\", \"30s\", \"5m\", \"1h 30m\", or integer milliseconds.
+# Sizes are integer bytes or strings such as \"512KiB\", \"1MiB\", \"128MB\".
+# Environment variables override: TENAX_DATA_DIR, TENAX_API_ADDR, TENAX_API_TOKEN.
+";
+
+/// One key: its name, its comment, and the commented example shown when it is unset.
+struct Key {
+    name: &'static str,
+    doc: &'static str,
+    unset: &'static str,
+}
+
+const fn key(name: &'static str, doc: &'static str) -> Key {
+    Key {
+        name,
+        doc,
+        unset: "",
+    }
+}
+
+const TOP: &[Key] = &[
+    key(
+        "data_dir",
+        "Where the store keeps its data. One tenax process owns a directory at a time.",
+    ),
+    Key {
+        name: "policy_file",
+        doc: "A Rhai policy script, hot-reloaded when it changes. Without one, the built-in\n\
+              default policy applies (see `tenax policy check`).",
+        unset: "policy_file = \"policy.rhai\"",
+    },
+];
+
+const SECTIONS: &[(&str, &[Key])] = &[
+    (
+        "api",
+        &[
+            key(
+                "addr",
+                "Where the HTTP API listens. Any address other than loopback needs `token`.",
+            ),
+            Key {
+                name: "token",
+                doc: "Bearer token every request (but /healthz) must carry. Default: none.",
+                unset: "token = \"a long random string\"",
+            },
+            key("body_limit", "Largest request body accepted."),
+        ],
+    ),
+    (
+        "worker",
+        &[
+            key(
+                "queue",
+                "The queue this daemon serves (jobs for other queues are refused at enqueue).",
+            ),
+            key("concurrency", "Jobs running at once."),
+            key(
+                "shutdown_grace",
+                "After SIGINT/SIGTERM: how long running jobs may finish before they are released\n\
+                 back to the queue (without counting an attempt).",
+            ),
+            key(
+                "job_timeout",
+                "How long one attempt of a job may run before it is cancelled (a `transient`\n\
+                 failure), unless its kind has its own timeout below.",
+            ),
+        ],
+    ),
+    (
+        "http",
+        &[
+            key(
+                "allowed_bases",
+                "The HTTP handler calls only URLs under these bases (scheme, host, port and path\n\
+                 prefix). Empty: every HTTP job is refused.",
+            ),
+            key(
+                "default_timeout",
+                "Request timeout when the job does not give one.",
+            ),
+            key("max_timeout", "Longest timeout a job may ask for."),
+            key("connect_timeout", "Connection set-up timeout."),
+        ],
+    ),
+    (
+        "store",
+        &[
+            key(
+                "durability",
+                "\"sync\": an enqueue returns once it is on disk (fdatasync). \"buffered\": once it is\n\
+                 in the operating system (survives a killed process, not a power cut).",
+            ),
+            key(
+                "flush_interval",
+                "How often other transitions (claims, completions, retries) are synced to disk.",
+            ),
+            key(
+                "dead_retention",
+                "Dead letters older than this are purged automatically; \"never\" keeps them.",
+            ),
+            key(
+                "crash_limit",
+                "A job that was running when the process died this many times goes to the dead\n\
+                 letters as `crashed` instead of running again.",
+            ),
+            key(
+                "min_free_space",
+                "Enqueues are refused while the disk has less free space than this, so the queue\n\
+                 can still drain.",
+            ),
+        ],
+    ),
+    (
+        "log",
+        &[
+            key(
+                "format",
+                "\"human\" or \"json\" (`tenax run --json-logs` also selects JSON).",
+            ),
+            key(
+                "level",
+                "A tracing filter such as \"info\" or \"info,tenax_worker=debug\"; RUST_LOG overrides it.",
+            ),
+        ],
+    ),
+];
+
+fn render(config: &Config) -> String {
+    let value = toml::Value::try_from(config).unwrap_or_else(|_| toml::Value::from(""));
+    let empty = toml::Table::new();
+    let root = value.as_table().unwrap_or(&empty);
+    let mut out = format!("{HEADER}\n");
+    keys(&mut out, root, TOP, true);
+    for (section, list) in SECTIONS {
+        out.push_str(&format!("\n[{section}]\n"));
+        let table = root.get(*section).and_then(toml::Value::as_table);
+        keys(&mut out, table.unwrap_or(&empty), list, false);
+        if *section == "worker" {
+            timeouts(&mut out, table.unwrap_or(&empty));
+        }
+    }
+    out
+}
+
+/// Each key of `list` with its comment; `spaced` puts a blank line between them.
+fn keys(out: &mut String, table: &toml::Table, list: &[Key], spaced: bool) {
+    for (i, k) in list.iter().enumerate() {
+        if i > 0 && spaced {
+            out.push('\n');
+        }
+        for line in k.doc.lines() {
+            out.push_str(&format!("# {}\n", line.trim()));
+        }
+        match table.get(k.name) {
+            // The token is a secret: it is said to be set, never printed.
+            Some(_) if k.name == "token" => out.push_str("# token = (set, not printed)\n"),
+            Some(value) => out.push_str(&format!("{} = {value}\n", k.name)),
+            None => out.push_str(&format!("# {}\n", k.unset)),
+        }
+    }
+}
+
+fn timeouts(out: &mut String, worker: &toml::Table) {
+    out.push_str("\n[worker.timeouts]\n# Per-kind attempt timeouts, e.g.: http = \"2m\"\n");
+    let set = worker.get("timeouts").and_then(toml::Value::as_table);
+    for (kind, timeout) in set.into_iter().flatten() {
+        out.push_str(&format!("{} = {timeout}\n", toml_key(kind)));
+    }
+}
+
+/// A key as TOML writes it: bare when it can be, quoted otherwise.
+fn toml_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        key.to_owned()
+    } else {
+        toml::Value::from(key).to_string()
+    }
+}
