@@ -41,8 +41,11 @@ fn a_non_loopback_api_needs_a_token() -> Result<()> {
     let (_dir, config, data) = exposed_config()?;
     let (code, _, err) = tenax(&["run", "--config", config.to_str().expect("utf-8")]);
     assert_eq!(code, 1);
-    assert!(err.contains("token"), "{err}");
+    assert!(err.contains("`api.addr`") && err.contains("token"), "{err}");
     assert!(!data.exists(), "refused before touching the data directory");
+    let (code, _, check) = tenax(&["config", "check", config.to_str().expect("utf-8")]);
+    assert_eq!(code, 1, "config check refuses what run refuses");
+    assert!(check.contains("`api.addr`"), "{check}");
     Ok(())
 }
 
@@ -153,8 +156,16 @@ fn config_defaults_print_a_valid_commented_configuration_and_usage_errors_exit_2
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("defaults.toml");
     std::fs::write(&file, &out)?;
-    let (code, _, err) = tenax(&["config", "check", file.to_str().expect("utf-8")]);
+    let (code, printed, err) = tenax(&["config", "check", file.to_str().expect("utf-8")]);
     assert_eq!(code, 0, "the printed defaults load: {err}");
+    // `config check` prints the effective configuration in the same form, after a
+    // comment saying the file is valid.
+    let (first, effective) = printed.split_once('\n').expect("more than one line");
+    assert!(
+        first.starts_with("# ") && first.contains("is valid"),
+        "{first}"
+    );
+    assert_eq!(effective, out);
     let status = std::process::Command::new(TENAX)
         .arg("frobnicate")
         .output()?

@@ -278,7 +278,7 @@ impl Config {
         }
         let addrs = [
             ("TENAX_API_ADDR", env("TENAX_API_ADDR")),
-            ("--api", overrides.api.clone()),
+            ("--api / TENAX_API_ADDR", overrides.api.clone()),
         ];
         for (var, addr) in addrs {
             if let Some(addr) = addr {
