@@ -27,8 +27,8 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub const MAX_SHUTDOWN_GRACE: Duration = Duration::from_secs(3600);
 
 /// A worker setting out of its range: which one, and the range. [`WorkerBuilder::build`]
-/// and [`HttpConfig::validate`](crate::http::HttpConfig::validate) report it as
-/// [`Error::Config`]; a configuration file maps `setting` to where the value was written.
+/// and the HTTP handler's `HttpConfig::validate` report it as [`Error::Config`]; a
+/// configuration file maps `setting` to where the value was written.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{setting} {message}")]
 #[non_exhaustive]
