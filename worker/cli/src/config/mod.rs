@@ -252,7 +252,7 @@ impl Config {
     }
 
     /// Parses `text` (named `origin` in errors), applies the overrides `env` gives, and
-    /// validates: the same as [`Config::load`] without command-line flags.
+    /// validates: what `tenax config check` does with a file, minus reading it.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the key, and its line and column where it is in `text`.
