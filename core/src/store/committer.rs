@@ -1,29 +1,32 @@
-//! The committer: one thread that writes the enqueues of async callers in groups.
+//! The committer: one thread that writes every enqueue, in groups.
 //!
-//! An async caller cannot lead a write group as a blocking caller does (the leader blocks
-//! in the sync), so its request goes to this thread instead. The thread gathers what is
-//! queued, writes it as one batch with one sync (the same write a blocking leader does),
-//! and settles each caller's future. Settling a future only queues a task on its runtime,
-//! where releasing a blocked thread is a system call and a context switch each: with 32
-//! producers on 2 cores that difference is most of a group's cycle.
+//! Concurrent enqueues become one batch, one journal write and one sync. Why not one
+//! batch per caller plus a shared sync: the storage engine holds its journal lock while
+//! it syncs, so callers that arrive during a sync cannot even write their batch, and each
+//! later sync covers only the few that squeezed in between. So every caller queues its
+//! request here; the thread takes what is queued, writes it as one batch with one sync,
+//! and settles each caller's [`Completion`]. An async caller awaits it; a blocking caller
+//! parks on it ([`Completion::wait`]). Settling a future only queues a task on its
+//! runtime; releasing a parked thread is a system call and a context switch each.
 //!
 //! A group is written once the callers of the last group are back (each producer has one
 //! request in flight, and a settled one usually comes straight back with its next), or
-//! after [`GATHER_WAIT`](super::gather::GATHER_WAIT): so 32 producers make groups of 32, and a lone producer never
-//! waits. (The blocking write group waits only for half its last group: waiting for all
-//! of them measured no better there, since waking 32 blocked threads one by one is what
-//! bounds it.)
+//! after [`GATHER_WAIT`]: so 32 producers make groups of 32, and a lone producer never
+//! waits.
 //!
-//! Blocking callers keep their own write groups; when both kinds enqueue at once, their
-//! groups are written one after the other, each atomic and each synced before it is
-//! acknowledged.
+//! NOTE: pipelining (writing the next group during the sync) was measured, with the
+//! earlier leader-per-group scheme, and is worse: the next group then waits for the same
+//! journal lock.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::completion::{self, Completer, Completion, Outcome};
-use super::gather::gather;
 use crate::NewJob;
+
+/// Longest the committer waits for the callers it expects back.
+const GATHER_WAIT: Duration = Duration::from_micros(200);
 
 /// Writes a group of requests and makes it durable: one outcome per request, in order.
 pub(super) type WriteDurably = Box<dyn Fn(Vec<Vec<NewJob>>) -> Vec<Outcome> + Send>;
@@ -148,12 +151,20 @@ impl Queue {
                 .wait(st)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        let mut st = gather(
-            &self.arrived,
-            st,
-            |st| st.stop || st.requests.len() >= st.expected,
-            |st, on| st.waiting = if on { Wait::ForExpected } else { Wait::Busy },
-        );
+        let deadline = Instant::now() + GATHER_WAIT;
+        while !st.stop && st.requests.len() < st.expected {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            st.waiting = Wait::ForExpected;
+            st = self
+                .arrived
+                .wait_timeout(st, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        st.waiting = Wait::Busy;
         Some(std::mem::take(&mut st.requests))
     }
 
@@ -186,6 +197,7 @@ mod tests {
         })
     }
 
+    /// Blocking callers (odd sizes) and awaiting ones (even sizes) share the groups.
     #[test]
     fn each_request_gets_its_own_outcome() {
         let committer = Arc::new(Committer::start(echo()).expect("thread"));
@@ -194,7 +206,11 @@ mod tests {
                 let committer = committer.clone();
                 std::thread::spawn(move || {
                     for _ in 0..50 {
-                        let out = block_on(committer.submit(jobs(n)));
+                        let out = if n % 2 == 1 {
+                            committer.submit(jobs(n)).wait()
+                        } else {
+                            block_on(committer.submit(jobs(n)))
+                        };
                         assert_eq!(out.expect("outcome").len(), n);
                     }
                 })
@@ -231,6 +247,48 @@ mod tests {
         .expect("thread");
         let failed = block_on(committer.submit(jobs(3)));
         assert!(matches!(failed, Err(Error::Storage(_))), "{failed:?}");
+        let failed = committer.submit(jobs(3)).wait();
+        assert!(matches!(failed, Err(Error::Storage(_))), "{failed:?}");
         block_on(committer.submit(jobs(1))).expect("the committer survived the panic");
+        committer.submit(jobs(1)).wait().expect("and serves blocking callers");
+    }
+
+    /// Whoever was in a group whose write panicked gets an answer (an error, or its own
+    /// outcome if its group did not panic), and later groups still work: no blocking
+    /// caller waits forever.
+    #[test]
+    fn no_blocking_caller_of_a_panicking_group_is_left_waiting() {
+        let committer = Arc::new(
+            Committer::start(Box::new(|reqs: Vec<Vec<NewJob>>| {
+                assert!(reqs.iter().all(|r| r.len() != 3), "boom");
+                echo()(reqs)
+            }))
+            .expect("thread"),
+        );
+        let (finished, all) = std::sync::mpsc::channel();
+        for n in 1..=8 {
+            let (committer, finished) = (committer.clone(), finished.clone());
+            std::thread::spawn(move || {
+                let mut failed = 0;
+                for _ in 0..20 {
+                    match committer.submit(jobs(n)).wait() {
+                        Ok(out) => assert_eq!(out.len(), n, "an outcome is the caller's own"),
+                        Err(e) => {
+                            assert!(matches!(e, Error::Storage(_)), "{e}");
+                            failed += 1;
+                        }
+                    }
+                }
+                finished.send((n, failed)).expect("report");
+            });
+        }
+        for _ in 1..=8 {
+            let (n, failed) = all
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("every caller finished");
+            if n == 3 {
+                assert_eq!(failed, 20, "every group with the poisoned request failed");
+            }
+        }
     }
 }

@@ -63,7 +63,6 @@ pub(super) fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
         opts,
         write: Mutex::new(st),
         group: GroupCommit::default(),
-        writes: Default::default(),
         work: Event::new(),
         _lock: lock,
     });
