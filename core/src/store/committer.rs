@@ -29,13 +29,15 @@ use crate::NewJob;
 const GATHER_WAIT: Duration = Duration::from_micros(200);
 
 /// Writes a group of requests and makes it durable: one outcome per request, in order.
-pub(super) type WriteDurably = Box<dyn Fn(Vec<Vec<NewJob>>) -> Vec<Outcome> + Send>;
+pub(super) type WriteDurably = Arc<dyn Fn(Vec<Vec<NewJob>>) -> Vec<Outcome> + Send + Sync>;
 
 /// Stops the thread when the last store handle goes, after it has written every request
 /// queued before.
 pub(super) struct Committer {
     queue: Arc<Queue>,
     thread: Option<JoinHandle<()>>,
+    /// For a blocking caller on the committer's own thread (see [`Committer::run`]).
+    write: WriteDurably,
 }
 
 #[derive(Default)]
@@ -71,13 +73,25 @@ impl Committer {
         let thread = std::thread::Builder::new()
             .name("tenax-committer".into())
             .spawn({
-                let queue = queue.clone();
+                let (queue, write) = (queue.clone(), write.clone());
                 move || queue.serve(&*write)
             })?;
         Ok(Committer {
             queue,
             thread: Some(thread),
+            write,
         })
+    }
+
+    /// A blocking caller's request: queued like any other, and waited for. On the
+    /// committer's own thread (a waker that enqueues as it is woken) waiting would wait
+    /// for itself, so there the request is written at once, as a group of its own.
+    pub(super) fn run(&self, jobs: Vec<NewJob>) -> Outcome {
+        if self.thread.as_ref().map(|t| t.thread().id()) == Some(std::thread::current().id()) {
+            let mut outcomes = (self.write)(vec![jobs]);
+            return outcomes.pop().expect("one outcome per request");
+        }
+        self.submit(jobs).wait()
     }
 
     /// Queues an enqueue request; the returned completion settles once it is written
@@ -186,7 +200,7 @@ mod tests {
 
     /// Answers each request with as many ids as it had jobs, numbered by request size.
     fn echo() -> WriteDurably {
-        Box::new(|reqs| {
+        Arc::new(|reqs| {
             reqs.iter()
                 .map(|r| {
                     Ok((0..r.len())
@@ -225,7 +239,7 @@ mod tests {
     fn requests_queued_before_the_store_closes_are_still_written() {
         let written = Arc::new(Mutex::new(0));
         let count = written.clone();
-        let committer = Committer::start(Box::new(move |reqs| {
+        let committer = Committer::start(Arc::new(move |reqs| {
             *count.lock().expect("count") += reqs.len();
             reqs.iter().map(|_| Ok(Vec::new())).collect()
         }))
@@ -240,7 +254,7 @@ mod tests {
 
     #[test]
     fn a_panicking_write_fails_its_group_and_the_next_group_works() {
-        let committer = Committer::start(Box::new(|reqs| {
+        let committer = Committer::start(Arc::new(|reqs| {
             assert!(reqs.iter().all(|r| r.len() != 3), "boom");
             reqs.iter().map(|_| Ok(Vec::new())).collect()
         }))
@@ -250,7 +264,10 @@ mod tests {
         let failed = committer.submit(jobs(3)).wait();
         assert!(matches!(failed, Err(Error::Storage(_))), "{failed:?}");
         block_on(committer.submit(jobs(1))).expect("the committer survived the panic");
-        committer.submit(jobs(1)).wait().expect("and serves blocking callers");
+        committer
+            .submit(jobs(1))
+            .wait()
+            .expect("and serves blocking callers");
     }
 
     /// Whoever was in a group whose write panicked gets an answer (an error, or its own
@@ -259,7 +276,7 @@ mod tests {
     #[test]
     fn no_blocking_caller_of_a_panicking_group_is_left_waiting() {
         let committer = Arc::new(
-            Committer::start(Box::new(|reqs: Vec<Vec<NewJob>>| {
+            Committer::start(Arc::new(|reqs: Vec<Vec<NewJob>>| {
                 assert!(reqs.iter().all(|r| r.len() != 3), "boom");
                 echo()(reqs)
             }))
@@ -290,5 +307,50 @@ mod tests {
                 assert_eq!(failed, 20, "every group with the poisoned request failed");
             }
         }
+    }
+
+    /// A waker that enqueues with the blocking call as it is woken runs on the
+    /// committer's thread; its request is written there instead of waiting forever.
+    #[test]
+    fn a_blocking_enqueue_from_a_waker_on_the_committer_thread_is_written() {
+        struct EnqueueOnWake {
+            committer: Mutex<Option<Arc<Committer>>>,
+            done: Mutex<std::sync::mpsc::Sender<Outcome>>,
+        }
+        impl std::task::Wake for EnqueueOnWake {
+            fn wake(self: Arc<Self>) {
+                let committer = self.committer.lock().expect("slot").take();
+                if let Some(committer) = committer {
+                    let out = committer.run(jobs(2));
+                    self.done.lock().expect("sender").send(out).expect("report");
+                }
+            }
+        }
+        // The first write waits until the test has registered its waker.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Mutex::new(Some(gate));
+        let write: WriteDurably = Arc::new(move |reqs| {
+            if let Some(gate) = gate.lock().expect("gate").take() {
+                gate.recv().expect("released");
+            }
+            echo()(reqs)
+        });
+        let committer = Arc::new(Committer::start(write).expect("thread"));
+        let (done, outcome) = std::sync::mpsc::channel();
+        let waker = std::task::Waker::from(Arc::new(EnqueueOnWake {
+            committer: Mutex::new(Some(committer.clone())),
+            done: Mutex::new(done),
+        }));
+        let mut first = std::pin::pin!(committer.submit(jobs(1)));
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(
+            first.as_mut().poll(&mut cx).is_pending(),
+            "the write is held"
+        );
+        release.send(()).expect("release the write");
+        let out = outcome
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the waker's enqueue finished");
+        assert_eq!(out.expect("outcome").len(), 2);
     }
 }

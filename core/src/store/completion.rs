@@ -197,7 +197,10 @@ mod tests {
         }
         let (completer, completion) = pair();
         drop(completer);
-        assert!(completion.wait().is_err(), "a dropped completer fails the wait");
+        assert!(
+            completion.wait().is_err(),
+            "a dropped completer fails the wait"
+        );
     }
 
     #[test]

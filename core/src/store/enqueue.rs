@@ -21,7 +21,8 @@ impl Store {
     /// Stores many jobs in one write and one sync: all of them, or (on error) none.
     /// Results come in request order.
     pub fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
-        self.submit(jobs).wait()
+        self.shared.admit(&jobs)?;
+        self.committer.run(jobs)
     }
 
     /// [`enqueue`](Store::enqueue) for async callers: the future resolves once the job is
