@@ -1,38 +1,43 @@
-//! The committer: one thread that writes the enqueues of async callers in groups.
+//! The committer: one thread that writes every enqueue, in groups.
 //!
-//! An async caller cannot lead a write group as a blocking caller does (the leader blocks
-//! in the sync), so its request goes to this thread instead. The thread gathers what is
-//! queued, writes it as one batch with one sync (the same write a blocking leader does),
-//! and settles each caller's future. Settling a future only queues a task on its runtime,
-//! where releasing a blocked thread is a system call and a context switch each: with 32
-//! producers on 2 cores that difference is most of a group's cycle.
+//! Concurrent enqueues become one batch, one journal write and one sync. Why not one
+//! batch per caller plus a shared sync: the storage engine holds its journal lock while
+//! it syncs, so callers that arrive during a sync cannot even write their batch, and each
+//! later sync covers only the few that squeezed in between. So every caller queues its
+//! request here; the thread takes what is queued, writes it as one batch with one sync,
+//! and settles each caller's [`Completion`]. An async caller awaits it; a blocking caller
+//! parks on it ([`Completion::wait`]). Settling a future only queues a task on its
+//! runtime; releasing a parked thread is a system call and a context switch each.
 //!
 //! A group is written once the callers of the last group are back (each producer has one
 //! request in flight, and a settled one usually comes straight back with its next), or
-//! after [`GATHER_WAIT`](super::gather::GATHER_WAIT): so 32 producers make groups of 32, and a lone producer never
-//! waits. (The blocking write group waits only for half its last group: waiting for all
-//! of them measured no better there, since waking 32 blocked threads one by one is what
-//! bounds it.)
+//! after [`GATHER_WAIT`]: so 32 producers make groups of 32, and a lone producer never
+//! waits.
 //!
-//! Blocking callers keep their own write groups; when both kinds enqueue at once, their
-//! groups are written one after the other, each atomic and each synced before it is
-//! acknowledged.
+//! NOTE: pipelining (writing the next group during the sync) was measured, with the
+//! earlier leader-per-group scheme, and is worse: the next group then waits for the same
+//! journal lock.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::completion::{self, Completer, Completion, Outcome};
-use super::gather::gather;
 use crate::NewJob;
 
+/// Longest the committer waits for the callers it expects back.
+const GATHER_WAIT: Duration = Duration::from_micros(200);
+
 /// Writes a group of requests and makes it durable: one outcome per request, in order.
-pub(super) type WriteDurably = Box<dyn Fn(Vec<Vec<NewJob>>) -> Vec<Outcome> + Send>;
+pub(super) type WriteDurably = Arc<dyn Fn(Vec<Vec<NewJob>>) -> Vec<Outcome> + Send + Sync>;
 
 /// Stops the thread when the last store handle goes, after it has written every request
 /// queued before.
 pub(super) struct Committer {
     queue: Arc<Queue>,
     thread: Option<JoinHandle<()>>,
+    /// For a blocking caller on the committer's own thread (see [`Committer::run`]).
+    write: WriteDurably,
 }
 
 #[derive(Default)]
@@ -68,13 +73,25 @@ impl Committer {
         let thread = std::thread::Builder::new()
             .name("tenax-committer".into())
             .spawn({
-                let queue = queue.clone();
+                let (queue, write) = (queue.clone(), write.clone());
                 move || queue.serve(&*write)
             })?;
         Ok(Committer {
             queue,
             thread: Some(thread),
+            write,
         })
+    }
+
+    /// A blocking caller's request: queued like any other, and waited for. On the
+    /// committer's own thread (a waker that enqueues as it is woken) waiting would wait
+    /// for itself, so there the request is written at once, as a group of its own.
+    pub(super) fn run(&self, jobs: Vec<NewJob>) -> Outcome {
+        if self.thread.as_ref().map(|t| t.thread().id()) == Some(std::thread::current().id()) {
+            let mut outcomes = (self.write)(vec![jobs]);
+            return outcomes.pop().expect("one outcome per request");
+        }
+        self.submit(jobs).wait()
     }
 
     /// Queues an enqueue request; the returned completion settles once it is written
@@ -148,12 +165,20 @@ impl Queue {
                 .wait(st)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        let mut st = gather(
-            &self.arrived,
-            st,
-            |st| st.stop || st.requests.len() >= st.expected,
-            |st, on| st.waiting = if on { Wait::ForExpected } else { Wait::Busy },
-        );
+        let deadline = Instant::now() + GATHER_WAIT;
+        while !st.stop && st.requests.len() < st.expected {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            st.waiting = Wait::ForExpected;
+            st = self
+                .arrived
+                .wait_timeout(st, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        st.waiting = Wait::Busy;
         Some(std::mem::take(&mut st.requests))
     }
 
@@ -175,7 +200,7 @@ mod tests {
 
     /// Answers each request with as many ids as it had jobs, numbered by request size.
     fn echo() -> WriteDurably {
-        Box::new(|reqs| {
+        Arc::new(|reqs| {
             reqs.iter()
                 .map(|r| {
                     Ok((0..r.len())
@@ -186,6 +211,7 @@ mod tests {
         })
     }
 
+    /// Blocking callers (odd sizes) and awaiting ones (even sizes) share the groups.
     #[test]
     fn each_request_gets_its_own_outcome() {
         let committer = Arc::new(Committer::start(echo()).expect("thread"));
@@ -194,7 +220,11 @@ mod tests {
                 let committer = committer.clone();
                 std::thread::spawn(move || {
                     for _ in 0..50 {
-                        let out = block_on(committer.submit(jobs(n)));
+                        let out = if n % 2 == 1 {
+                            committer.submit(jobs(n)).wait()
+                        } else {
+                            block_on(committer.submit(jobs(n)))
+                        };
                         assert_eq!(out.expect("outcome").len(), n);
                     }
                 })
@@ -209,7 +239,7 @@ mod tests {
     fn requests_queued_before_the_store_closes_are_still_written() {
         let written = Arc::new(Mutex::new(0));
         let count = written.clone();
-        let committer = Committer::start(Box::new(move |reqs| {
+        let committer = Committer::start(Arc::new(move |reqs| {
             *count.lock().expect("count") += reqs.len();
             reqs.iter().map(|_| Ok(Vec::new())).collect()
         }))
@@ -224,13 +254,103 @@ mod tests {
 
     #[test]
     fn a_panicking_write_fails_its_group_and_the_next_group_works() {
-        let committer = Committer::start(Box::new(|reqs| {
+        let committer = Committer::start(Arc::new(|reqs| {
             assert!(reqs.iter().all(|r| r.len() != 3), "boom");
             reqs.iter().map(|_| Ok(Vec::new())).collect()
         }))
         .expect("thread");
         let failed = block_on(committer.submit(jobs(3)));
         assert!(matches!(failed, Err(Error::Storage(_))), "{failed:?}");
+        let failed = committer.submit(jobs(3)).wait();
+        assert!(matches!(failed, Err(Error::Storage(_))), "{failed:?}");
         block_on(committer.submit(jobs(1))).expect("the committer survived the panic");
+        committer
+            .submit(jobs(1))
+            .wait()
+            .expect("and serves blocking callers");
+    }
+
+    /// Whoever was in a group whose write panicked gets an answer (an error, or its own
+    /// outcome if its group did not panic), and later groups still work: no blocking
+    /// caller waits forever.
+    #[test]
+    fn no_blocking_caller_of_a_panicking_group_is_left_waiting() {
+        let committer = Arc::new(
+            Committer::start(Arc::new(|reqs: Vec<Vec<NewJob>>| {
+                assert!(reqs.iter().all(|r| r.len() != 3), "boom");
+                echo()(reqs)
+            }))
+            .expect("thread"),
+        );
+        let (finished, all) = std::sync::mpsc::channel();
+        for n in 1..=8 {
+            let (committer, finished) = (committer.clone(), finished.clone());
+            std::thread::spawn(move || {
+                let mut failed = 0;
+                for _ in 0..20 {
+                    match committer.submit(jobs(n)).wait() {
+                        Ok(out) => assert_eq!(out.len(), n, "an outcome is the caller's own"),
+                        Err(e) => {
+                            assert!(matches!(e, Error::Storage(_)), "{e}");
+                            failed += 1;
+                        }
+                    }
+                }
+                finished.send((n, failed)).expect("report");
+            });
+        }
+        for _ in 1..=8 {
+            let (n, failed) = all
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("every caller finished");
+            if n == 3 {
+                assert_eq!(failed, 20, "every group with the poisoned request failed");
+            }
+        }
+    }
+
+    /// A waker that enqueues with the blocking call as it is woken runs on the
+    /// committer's thread; its request is written there instead of waiting forever.
+    #[test]
+    fn a_blocking_enqueue_from_a_waker_on_the_committer_thread_is_written() {
+        struct EnqueueOnWake {
+            committer: Mutex<Option<Arc<Committer>>>,
+            done: Mutex<std::sync::mpsc::Sender<Outcome>>,
+        }
+        impl std::task::Wake for EnqueueOnWake {
+            fn wake(self: Arc<Self>) {
+                let committer = self.committer.lock().expect("slot").take();
+                if let Some(committer) = committer {
+                    let out = committer.run(jobs(2));
+                    self.done.lock().expect("sender").send(out).expect("report");
+                }
+            }
+        }
+        // The first write waits until the test has registered its waker.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Mutex::new(Some(gate));
+        let write: WriteDurably = Arc::new(move |reqs| {
+            if let Some(gate) = gate.lock().expect("gate").take() {
+                gate.recv().expect("released");
+            }
+            echo()(reqs)
+        });
+        let committer = Arc::new(Committer::start(write).expect("thread"));
+        let (done, outcome) = std::sync::mpsc::channel();
+        let waker = std::task::Waker::from(Arc::new(EnqueueOnWake {
+            committer: Mutex::new(Some(committer.clone())),
+            done: Mutex::new(done),
+        }));
+        let mut first = std::pin::pin!(committer.submit(jobs(1)));
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(
+            first.as_mut().poll(&mut cx).is_pending(),
+            "the write is held"
+        );
+        release.send(()).expect("release the write");
+        let out = outcome
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the waker's enqueue finished");
+        assert_eq!(out.expect("outcome").len(), 2);
     }
 }

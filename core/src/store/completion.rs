@@ -1,13 +1,13 @@
-//! The outcome of an async enqueue: a one-shot slot the committer fills and the caller's
-//! future reads.
+//! The outcome of an enqueue: a one-shot slot the committer fills and the caller reads,
+//! by awaiting it (async enqueue) or by parking until it is filled (blocking enqueue).
 //!
 //! Written here rather than taken from an async runtime so that the store works under
-//! any executor (or none: the conformance suite blocks on it with a thread waker).
+//! any executor, or none.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 
 use crate::{Enqueued, Error, Result};
 
@@ -45,8 +45,8 @@ pub(super) fn ready(outcome: Outcome) -> Completion {
     }))
 }
 
-/// The writing side. Dropped without an outcome (the write panicked), it settles the caller's future with an error instead of leaving it pending
-/// forever.
+/// The writing side. Dropped without an outcome (the write panicked), it settles the
+/// caller's completion with an error instead of leaving it pending forever.
 pub(super) struct Completer(Option<Arc<Shared>>);
 
 impl Completer {
@@ -83,6 +83,42 @@ pub(super) fn write_failed() -> Error {
 
 /// The caller's side: resolves to the outcome of its enqueue.
 pub(super) struct Completion(Arc<Shared>);
+
+impl Completion {
+    /// Blocks the calling thread until the outcome is there: the blocking enqueue's wait
+    /// on the same completion an async caller awaits.
+    pub(super) fn wait(mut self) -> Outcome {
+        thread_local! {
+            /// One waker per thread (a thread waits for one completion at a time), so a
+            /// blocking enqueue allocates none.
+            static UNPARK: Waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        }
+        UNPARK.with(|waker| {
+            let mut cx = Context::from_waker(waker);
+            loop {
+                match Pin::new(&mut self).poll(&mut cx) {
+                    Poll::Ready(outcome) => return outcome,
+                    // A wake-up meant for an earlier wait, or a spurious one, just polls
+                    // again.
+                    Poll::Pending => std::thread::park(),
+                }
+            }
+        })
+    }
+}
+
+/// Wakes a thread parked in [`Completion::wait`].
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
 
 impl Future for Completion {
     type Output = Outcome;
@@ -144,6 +180,27 @@ mod tests {
             Poll::Ready(Err(e)) => assert!(e.to_string().contains("failed unexpectedly"), "{e}"),
             other => panic!("expected an error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_blocking_wait_returns_the_outcome_finished_on_another_thread() {
+        for _ in 0..100 {
+            let (completer, completion) = pair();
+            let finisher = std::thread::spawn(move || {
+                completer.finish(Ok(vec![Enqueued::Created(JobId::new(3))]));
+            });
+            assert_eq!(
+                completion.wait().expect("outcome"),
+                vec![Enqueued::Created(JobId::new(3))]
+            );
+            finisher.join().expect("finisher");
+        }
+        let (completer, completion) = pair();
+        drop(completer);
+        assert!(
+            completion.wait().is_err(),
+            "a dropped completer fails the wait"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::completion::{self, Outcome};
+use super::completion::{self, Completion, Outcome};
 use super::{Batch, Shared, Store, WriteState};
 
 use crate::keys::DuePos;
@@ -21,11 +21,8 @@ impl Store {
     /// Stores many jobs in one write and one sync: all of them, or (on error) none.
     /// Results come in request order.
     pub fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
-        let shared = &self.shared;
-        shared.admit(&jobs)?;
-        shared
-            .writes
-            .submit(jobs, |requests| shared.write_durably(requests))
+        self.shared.admit(&jobs)?;
+        self.committer.run(jobs)
     }
 
     /// [`enqueue`](Store::enqueue) for async callers: the future resolves once the job is
@@ -59,6 +56,11 @@ impl Store {
         &self,
         jobs: Vec<NewJob>,
     ) -> impl Future<Output = Result<Vec<Enqueued>>> + Send + 'static {
+        self.submit(jobs)
+    }
+
+    /// Hands the jobs to the committer, the one writer of every enqueue, blocking or not.
+    fn submit(&self, jobs: Vec<NewJob>) -> Completion {
         match self.shared.admit(&jobs) {
             Ok(()) => self.committer.submit(jobs),
             Err(e) => completion::ready(Err(e)),

@@ -7,13 +7,11 @@ mod committer;
 mod completion;
 mod dead;
 mod enqueue;
-mod gather;
 mod maintenance;
 mod open;
 mod outcome;
 mod rescue;
 mod stats;
-mod write_group;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -40,6 +38,7 @@ pub use stats::{DueJob, QueueStats, Stats};
 #[derive(Clone)]
 pub struct Store {
     shared: Arc<Shared>,
+    /// Writes every enqueue, blocking and async alike.
     committer: Arc<committer::Committer>,
     _maintenance: Arc<maintenance::Maintenance>,
 }
@@ -51,7 +50,6 @@ pub(crate) struct Shared {
     opts: StoreOptions,
     write: Mutex<WriteState>,
     group: GroupCommit,
-    writes: write_group::WriteGroup,
     space: crate::space::SpaceGuard,
     /// Notified whenever a job may have become claimable earlier than before.
     work: Event,

@@ -63,7 +63,6 @@ pub(super) fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
         opts,
         write: Mutex::new(st),
         group: GroupCommit::default(),
-        writes: Default::default(),
         work: Event::new(),
         _lock: lock,
     });
@@ -71,7 +70,7 @@ pub(super) fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
     shared.sync_all()?;
     let committer = {
         let shared = shared.clone();
-        committer::Committer::start(Box::new(move |requests| shared.write_durably(requests)))
+        committer::Committer::start(Arc::new(move |requests| shared.write_durably(requests)))
             .map_err(|e| Error::io(dir, e))?
     };
     let maintenance =
