@@ -34,7 +34,12 @@ impl fmt::Display for Consistency {
         if self.is_consistent() {
             return write!(f, "{} jobs, consistent", self.jobs);
         }
-        write!(f, "{} jobs, {} violations:", self.jobs, self.violations.len())?;
+        write!(
+            f,
+            "{} jobs, {} violations:",
+            self.jobs,
+            self.violations.len()
+        )?;
         for v in &self.violations {
             write!(f, "\n  {v}")?;
         }

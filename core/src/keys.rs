@@ -182,7 +182,10 @@ mod tests {
         );
         assert_eq!(parse_job(&job(JobId::new(77))), Some(JobId::new(77)));
         assert_eq!(parse_due_any(&k), Some(("media", pos)));
-        assert_eq!(parse_dedup(&dedup("media", "a\u{1}b")), Some(("media", "a\u{1}b")));
+        assert_eq!(
+            parse_dedup(&dedup("media", "a\u{1}b")),
+            Some(("media", "a\u{1}b"))
+        );
         assert_eq!(parse_job(b"short"), None);
     }
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 use event_listener::EventListener;
 
 use crate::{
-    Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector, Enqueued, Job, JobError, JobId,
-    JobState, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp,
+    Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector, Enqueued, Job, JobError,
+    JobId, JobState, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp,
 };
 
 /// The outcome of [`JobStore::enqueue_batch_async`].

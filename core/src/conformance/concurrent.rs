@@ -21,8 +21,8 @@
 //! `TENAX_MODEL_SEED` replays the same operations (the interleaving is the scheduler's),
 //! `TENAX_MODEL_ROUNDS` runs longer (default 4 rounds).
 
-use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
+use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -40,8 +40,8 @@ const QUEUES: [&str; 2] = ["default", "other"];
 
 /// Runs the concurrent model on `b` (a conformance case).
 pub(super) fn concurrent_model<B: Backend>(b: &mut B) -> Result<()> {
-    let seed = env_u64("TENAX_MODEL_SEED")
-        .unwrap_or_else(|| RandomState::new().build_hasher().finish());
+    let seed =
+        env_u64("TENAX_MODEL_SEED").unwrap_or_else(|| RandomState::new().build_hasher().finish());
     let rounds = env_u64("TENAX_MODEL_ROUNDS").unwrap_or(4);
     let clock = clock();
     let shared = Arc::new(Tally::default());
@@ -55,7 +55,9 @@ pub(super) fn concurrent_model<B: Backend>(b: &mut B) -> Result<()> {
         for (t, want) in states.iter().enumerate() {
             let got = store.state(&state_key(t))?;
             if got != *want {
-                fail(format!("state of thread {t} is {got:?} after reopen, not {want:?}"));
+                fail(format!(
+                    "state of thread {t} is {got:?} after reopen, not {want:?}"
+                ));
             }
         }
         let before = store.stats()?.total;
@@ -83,16 +85,16 @@ pub(super) fn concurrent_model<B: Backend>(b: &mut B) -> Result<()> {
         }
         check(&*store).unwrap_or_else(|e| fail(e));
         let after = store.stats()?.total;
-        shared
-            .account(&before, &after)
-            .unwrap_or_else(|e| fail(e));
+        shared.account(&before, &after).unwrap_or_else(|e| fail(e));
         if let Some(e) = shared.violations.lock().expect("tally").first() {
             fail(e.clone());
         }
         for (t, want) in states.iter().enumerate() {
             let got = store.state(&state_key(t))?;
             if got != *want {
-                fail(format!("state of thread {t} is {got:?}, its last write was {want:?}"));
+                fail(format!(
+                    "state of thread {t} is {got:?}, its last write was {want:?}"
+                ));
             }
         }
         // Dropped like a crashed process: jobs still running are rescued at the reopen.
@@ -154,12 +156,21 @@ impl Tally {
     fn account(&self, s0: &QueueCounts, s1: &QueueCounts) -> std::result::Result<(), String> {
         let get = |n: &AtomicU64| n.load(Ordering::SeqCst);
         let (created, completed) = (get(&self.created), get(&self.completed));
-        let (buried, requeued, purged) = (get(&self.buried), get(&self.requeued), get(&self.purged));
+        let (buried, requeued, purged) =
+            (get(&self.buried), get(&self.requeued), get(&self.purged));
         let delta = |a: u64, b: u64| i128::from(b) - i128::from(a);
         let sum = |v: &[(u64, i128)]| v.iter().map(|(n, s)| i128::from(*n) * s).sum::<i128>();
         let checks = [
-            ("enqueued", delta(s0.enqueued, s1.enqueued), sum(&[(created, 1)])),
-            ("completed", delta(s0.completed, s1.completed), sum(&[(completed, 1)])),
+            (
+                "enqueued",
+                delta(s0.enqueued, s1.enqueued),
+                sum(&[(created, 1)]),
+            ),
+            (
+                "completed",
+                delta(s0.completed, s1.completed),
+                sum(&[(completed, 1)]),
+            ),
             (
                 "dead",
                 delta(s0.dead, s1.dead),
@@ -265,7 +276,9 @@ impl<S: JobStore> Actor<S> {
                 s.put_state(&state_key(self.thread), &value)?;
                 self.state = Some(value);
             }
-            _ => self.clock.advance(Duration::from_millis(self.rng.below(1_500))),
+            _ => self
+                .clock
+                .advance(Duration::from_millis(self.rng.below(1_500))),
         }
         Ok(())
     }
@@ -360,9 +373,18 @@ impl<S: JobStore> Actor<S> {
         };
         match result {
             Ok(()) => {
-                if !self.tally.honoured.lock().expect("tokens").insert(lease.token()) {
-                    self.tally
-                        .violation(format!("lease {} of job {} was honoured twice", lease.token(), lease.id()));
+                if !self
+                    .tally
+                    .honoured
+                    .lock()
+                    .expect("tokens")
+                    .insert(lease.token())
+                {
+                    self.tally.violation(format!(
+                        "lease {} of job {} was honoured twice",
+                        lease.token(),
+                        lease.id()
+                    ));
                 }
                 if generation != self.generation {
                     self.tally.violation(format!(

@@ -315,13 +315,13 @@ impl Shared {
         let mut jobs = Vec::with_capacity(ids.len());
         let mut seen = HashSet::new();
         for &id in ids.iter().filter(|&&id| seen.insert(id)) {
-            let job = self
-                .read_job(id)?
-                .filter(|j| j.dead_at.is_some())
-                .ok_or(Error::NotFound {
-                    id,
-                    dead_only: true,
-                })?;
+            let job =
+                self.read_job(id)?
+                    .filter(|j| j.dead_at.is_some())
+                    .ok_or(Error::NotFound {
+                        id,
+                        dead_only: true,
+                    })?;
             jobs.push(job);
         }
         self.requeue_jobs(&mut st, jobs)
