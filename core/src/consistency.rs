@@ -13,11 +13,17 @@ use std::fmt;
 pub struct Consistency {
     /// Job records scanned.
     pub jobs: u64,
-    /// One sentence per broken invariant; empty when the store is consistent.
+    /// One sentence per broken invariant, the first [`Consistency::LIMIT`]; empty when
+    /// the store is consistent.
     pub violations: Vec<String>,
+    /// Violations found beyond the first [`Consistency::LIMIT`].
+    pub omitted: u64,
 }
 
 impl Consistency {
+    /// Most violations listed: a badly damaged store would otherwise list millions.
+    pub const LIMIT: usize = 1_000;
+
     /// Whether no invariant is broken.
     pub fn is_consistent(&self) -> bool {
         self.violations.is_empty()
@@ -25,7 +31,11 @@ impl Consistency {
 
     /// Records a broken invariant.
     pub fn violation(&mut self, what: impl Into<String>) {
-        self.violations.push(what.into());
+        if self.violations.len() < Self::LIMIT {
+            self.violations.push(what.into());
+        } else {
+            self.omitted += 1;
+        }
     }
 }
 
@@ -34,14 +44,13 @@ impl fmt::Display for Consistency {
         if self.is_consistent() {
             return write!(f, "{} jobs, consistent", self.jobs);
         }
-        write!(
-            f,
-            "{} jobs, {} violations:",
-            self.jobs,
-            self.violations.len()
-        )?;
+        let found = self.violations.len() as u64 + self.omitted;
+        write!(f, "{} jobs, {found} violations:", self.jobs)?;
         for v in &self.violations {
             write!(f, "\n  {v}")?;
+        }
+        if self.omitted > 0 {
+            write!(f, "\n  ... and {} more", self.omitted)?;
         }
         Ok(())
     }

@@ -278,3 +278,72 @@ impl Place {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::keys::{self, DuePos};
+    use crate::{DedupMode, Durability, JobError, NewJob, Store, StoreOptions};
+
+    /// A store with a job in every state: pending with a dedup key, running, dead.
+    fn store_in_every_state(dir: &std::path::Path) -> (Store, [crate::JobId; 3]) {
+        let opts = StoreOptions::default().durability(Durability::Buffered);
+        let s = Store::open(dir, opts).expect("open");
+        let dead = s
+            .enqueue(NewJob::new("a", Vec::new()))
+            .expect("enqueue")
+            .id();
+        let c = s.claim("default", 1).expect("claim").remove(0);
+        let error = JobError {
+            class: "permanent".into(),
+            message: "no".into(),
+            at: s.now(),
+        };
+        s.bury(&c.lease, error, None).expect("bury");
+        let running = s
+            .enqueue(NewJob::new("a", Vec::new()))
+            .expect("enqueue")
+            .id();
+        assert_eq!(s.claim("default", 1).expect("claim")[0].job.id, running);
+        let keyed = NewJob::new("a", Vec::new()).with_dedup_key("k", DedupMode::KeepExisting);
+        let pending = s.enqueue(keyed).expect("enqueue").id();
+        (s, [pending, running, dead])
+    }
+
+    #[test]
+    fn a_store_in_every_state_is_consistent() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (s, _) = store_in_every_state(dir.path());
+        let report = s.check_consistency().expect("check");
+        assert!(report.is_consistent(), "{report}");
+        assert_eq!(report.jobs, 3);
+    }
+
+    #[test]
+    fn a_stray_index_entry_and_a_drifted_counter_are_reported() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (s, [_, _, dead]) = store_in_every_state(dir.path());
+        let job = s.job(dead).expect("read").expect("stored").0;
+        let stray = keys::due(
+            "default",
+            DuePos {
+                run_at: job.run_at,
+                id: dead,
+            },
+        );
+        s.shared.ks.due.insert(stray, []).expect("write");
+        s.shared
+            .lock()
+            .counts
+            .entry("default".into())
+            .or_default()
+            .waiting += 1;
+        let report = s.check_consistency().expect("check");
+        let text = report.to_string();
+        assert!(
+            text.contains(&format!("names job {dead} which is dead")),
+            "{text}"
+        );
+        assert!(text.contains("counters say"), "{text}");
+        assert!(text.contains("stored counters"), "{text}");
+    }
+}
