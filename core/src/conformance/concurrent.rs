@@ -102,6 +102,12 @@ pub(super) fn concurrent_model<B: Backend>(b: &mut B) -> Result<()> {
         states_are(&states, "after the round");
         // Dropped like a crashed process: jobs still running are rescued at the reopen.
     }
+    // Shown with `--nocapture`: what a long run did.
+    eprintln!(
+        "concurrent model, seed {seed}: {rounds} rounds of {THREADS} threads x \
+         {OPS_PER_THREAD} operations: {}",
+        shared.summary()
+    );
     Ok(())
 }
 
@@ -134,6 +140,12 @@ struct Tally {
     buried: AtomicU64,
     requeued: AtomicU64,
     purged: AtomicU64,
+    /// The five sums above when the round started.
+    at_round_start: Mutex<[u64; 5]>,
+    /// Requeues by id refused because the job was no longer dead.
+    refused_requeues: AtomicU64,
+    /// Outcomes refused for a stale lease.
+    stale_leases: AtomicU64,
     /// Leases any thread may use: (lease, the round it was claimed in).
     leases: Mutex<Vec<(Lease, u64)>>,
     /// Tokens of leases that were honoured once.
@@ -144,23 +156,29 @@ struct Tally {
 }
 
 impl Tally {
-    fn start_round(&self) {
-        for n in [
+    /// Created, completed, buried, requeued and purged, as the answers said.
+    fn told(&self) -> [u64; 5] {
+        [
             &self.created,
             &self.completed,
             &self.buried,
             &self.requeued,
             &self.purged,
-        ] {
-            n.store(0, Ordering::SeqCst);
-        }
+        ]
+        .map(|n| n.load(Ordering::SeqCst))
+    }
+
+    fn start_round(&self) {
+        *self.at_round_start.lock().expect("tally") = self.told();
     }
 
     fn account(&self, s0: &QueueCounts, s1: &QueueCounts) -> std::result::Result<(), String> {
-        let get = |n: &AtomicU64| n.load(Ordering::SeqCst);
-        let (created, completed) = (get(&self.created), get(&self.completed));
-        let (buried, requeued, purged) =
-            (get(&self.buried), get(&self.requeued), get(&self.purged));
+        let start = *self.at_round_start.lock().expect("tally");
+        let mut told = self.told();
+        for (n, s) in told.iter_mut().zip(start) {
+            *n -= s;
+        }
+        let [created, completed, buried, requeued, purged] = told;
         let delta = |a: u64, b: u64| i128::from(b) - i128::from(a);
         let sum = |v: &[(u64, i128)]| v.iter().map(|(n, s)| i128::from(*n) * s).sum::<i128>();
         let checks = [
@@ -195,6 +213,19 @@ impl Tally {
             }
         }
         Ok(())
+    }
+
+    /// What the whole run did, for the record.
+    fn summary(&self) -> String {
+        let [created, completed, buried, requeued, purged] = self.told();
+        let get = |n: &AtomicU64| n.load(Ordering::SeqCst);
+        format!(
+            "{created} jobs created, {completed} completed, {buried} buried, {requeued} \
+             requeued, {purged} purged; {} requeues by id refused (no longer dead), {} \
+             outcomes refused for a stale lease",
+            get(&self.refused_requeues),
+            get(&self.stale_leases)
+        )
     }
 
     fn violation(&self, what: String) {

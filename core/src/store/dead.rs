@@ -187,16 +187,21 @@ impl Store {
     ///
     /// Records that cannot be decoded stay in the dead letter queue: by id they are an
     /// error naming the job, by filter they are skipped. A filter is applied a chunk at
-    /// a time: a job that dies again while it runs may be moved again, and is counted
-    /// each time.
+    /// a time; a job that dies again while later chunks are moved is not moved twice.
     pub fn requeue(&self, which: &DeadSelector) -> Result<usize> {
         let shared = &self.shared;
         let moved = match which {
             DeadSelector::Ids(ids) => shared.requeue_ids(ids)?,
-            DeadSelector::Filter(f) => shared.for_each_dead_chunk(f, |s, st, entries| {
-                let intact = entries.into_iter().filter(|e| e.intact).map(|e| e.job);
-                s.requeue_jobs(st, intact.collect())
-            })?,
+            DeadSelector::Filter(f) => {
+                let mut seen = HashSet::new();
+                shared.for_each_dead_chunk(f, |s, st, entries| {
+                    let fresh = entries
+                        .into_iter()
+                        .filter(|e| e.intact && seen.insert(e.job.id))
+                        .map(|e| e.job);
+                    s.requeue_jobs(st, fresh.collect())
+                })?
+            }
             DeadSelector::All => {
                 return self.requeue(&DeadSelector::Filter(DeadFilter::default()));
             }
@@ -292,7 +297,7 @@ impl Shared {
     fn for_each_dead_chunk(
         &self,
         filter: &DeadFilter,
-        f: impl Fn(&Shared, &mut WriteState, Vec<DeadEntry>) -> Result<usize>,
+        mut f: impl FnMut(&Shared, &mut WriteState, Vec<DeadEntry>) -> Result<usize>,
     ) -> Result<usize> {
         let mut total = 0;
         let mut after = None;

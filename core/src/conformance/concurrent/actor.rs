@@ -62,10 +62,17 @@ impl<S: JobStore> Actor<S> {
                 let Some(id) = self.recently_buried() else {
                     return Ok(());
                 };
-                // Several threads aim at the same few ids, so their requeues meet.
-                match s.requeue(&DeadSelector::Ids(vec![id])) {
+                // Several threads aim at the same few ids, so their requeues meet; now
+                // and then two ids at once (all or none; possibly the same one twice).
+                let mut ids = vec![id];
+                if self.rng.below(4) == 0 {
+                    ids.extend(self.recently_buried());
+                }
+                match s.requeue(&DeadSelector::Ids(ids)) {
                     Ok(n) => self.tally.requeued.fetch_add(n as u64, Ordering::SeqCst),
-                    Err(Error::NotFound { .. }) => 0,
+                    Err(Error::NotFound { .. }) => {
+                        self.tally.refused_requeues.fetch_add(1, Ordering::SeqCst)
+                    }
                     Err(e) => return Err(e),
                 };
             }
@@ -224,7 +231,9 @@ impl<S: JobStore> Actor<S> {
                     self.state = value;
                 }
             }
-            Err(Error::StaleLease { .. }) => {}
+            Err(Error::StaleLease { .. }) => {
+                self.tally.stale_leases.fetch_add(1, Ordering::SeqCst);
+            }
             Err(e) => return Err(e),
         }
         let mut leases = self.tally.leases.lock().expect("leases");
