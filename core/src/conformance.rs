@@ -5,6 +5,8 @@
 //! fresh, empty backend and a [`ManualClock`] it controls, so no case sleeps. Cases panic
 //! with a message naming what broke, like any test.
 
+mod concurrent;
+
 use std::collections::HashSet;
 
 use event_listener::Listener;
@@ -76,6 +78,10 @@ pub fn cases<B: Backend>() -> Vec<(&'static str, Case<B>)> {
         (
             "async_and_blocking_enqueues_mix",
             async_and_blocking_mix::<B>,
+        ),
+        (
+            "concurrent_operations_keep_every_invariant",
+            concurrent::concurrent_model::<B>,
         ),
     ]
 }

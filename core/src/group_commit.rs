@@ -15,6 +15,8 @@ pub(crate) struct GroupCommit {
     /// Highest ticket handed out; written while the store's write lock is held, so
     /// ticket order is journal order.
     committed: AtomicU64,
+    /// Syncs started, for [`Store::sync_count`](crate::Store::sync_count).
+    syncs: AtomicU64,
     state: Mutex<SyncState>,
     synced_cv: Condvar,
 }
@@ -57,6 +59,7 @@ impl GroupCommit {
             st.leader = true;
             let target = self.committed.load(Ordering::SeqCst);
             drop(st);
+            self.syncs.fetch_add(1, Ordering::Relaxed);
             let result = {
                 let _unwinding = StepDown(self);
                 sync()
@@ -71,6 +74,11 @@ impl GroupCommit {
             // caller reports its own outcome, so a failed sync never acknowledges a job.
             result?;
         }
+    }
+
+    /// How many syncs were started so far.
+    pub(crate) fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
     }
 
     /// Syncs everything committed so far (for the background flusher and shutdown).
@@ -144,30 +152,55 @@ mod tests {
         assert!(!gc.has_unsynced());
     }
 
+    /// Seven writers commit while the first writer's sync runs: they all wait, and the
+    /// next sync covers all seven. Two syncs for eight writers, whatever the scheduling:
+    /// the first sync does not return before the seven tickets exist.
     #[test]
     fn concurrent_writers_share_syncs() {
+        const LATE: usize = 7;
         let gc = Arc::new(GroupCommit::default());
         let syncs = Arc::new(AtomicUsize::new(0));
-        let threads: Vec<_> = (0..8)
-            .map(|_| {
-                let (gc, syncs) = (gc.clone(), syncs.clone());
-                std::thread::spawn(move || {
-                    for _ in 0..100 {
-                        let t = gc.ticket();
-                        gc.wait_durable(t, || -> Result<(), ()> {
-                            syncs.fetch_add(1, Ordering::SeqCst);
-                            std::thread::yield_now();
-                            Ok(())
-                        })
-                        .expect("sync");
+        let (committed, all_committed) = std::sync::mpsc::channel::<()>();
+        let (syncing, first_sync_runs) = std::sync::mpsc::channel::<()>();
+        let sync = {
+            let syncs = syncs.clone();
+            let all_committed = Mutex::new(all_committed);
+            move || -> Result<(), ()> {
+                if syncs.fetch_add(1, Ordering::SeqCst) == 0 {
+                    syncing.send(()).expect("signal");
+                    let rx = all_committed.lock().expect("receiver");
+                    for _ in 0..LATE {
+                        rx.recv().expect("a late writer committed");
                     }
+                }
+                Ok(())
+            }
+        };
+        let sync = Arc::new(sync);
+        let first = {
+            let (gc, sync) = (gc.clone(), sync.clone());
+            let t = gc.ticket();
+            std::thread::spawn(move || gc.wait_durable(t, &*sync))
+        };
+        first_sync_runs.recv().expect("the first sync started");
+        let late: Vec<_> = (0..LATE)
+            .map(|_| {
+                let (gc, sync, committed) = (gc.clone(), sync.clone(), committed.clone());
+                std::thread::spawn(move || {
+                    let t = gc.ticket();
+                    committed.send(()).expect("signal");
+                    gc.wait_durable(t, &*sync)
                 })
             })
             .collect();
-        for t in threads {
-            t.join().expect("thread");
+        for t in late.into_iter().chain([first]) {
+            t.join().expect("writer").expect("sync");
         }
         assert!(!gc.has_unsynced());
-        assert!(syncs.load(Ordering::SeqCst) >= 1);
+        assert_eq!(
+            syncs.load(Ordering::SeqCst),
+            2,
+            "the seven writers that committed during the first sync share the second"
+        );
     }
 }

@@ -110,6 +110,24 @@ pub(crate) fn dedup(queue: &str, key: &str) -> Vec<u8> {
     k
 }
 
+/// Reads a dedup key back into (queue, key); the queue ends at the first NUL.
+pub(crate) fn parse_dedup(key: &[u8]) -> Option<(&str, &str)> {
+    let nul = key.iter().position(|&b| b == 0)?;
+    let queue = std::str::from_utf8(&key[..nul]).ok()?;
+    let key = std::str::from_utf8(&key[nul + 1..]).ok()?;
+    Some((queue, key))
+}
+
+/// Reads any due key back into its queue and position (the fixed 16 bytes end it).
+pub(crate) fn parse_due_any(key: &[u8]) -> Option<(&str, DuePos)> {
+    let nul = key.len().checked_sub(17)?;
+    if key[nul] != 0 {
+        return None;
+    }
+    let queue = std::str::from_utf8(&key[..nul]).ok()?;
+    Some((queue, parse_due(key, queue)?))
+}
+
 pub(crate) const META_FORMAT: &str = "format";
 pub(crate) const META_SEQ: &str = "seq";
 pub(crate) const META_COUNTS: &str = "counts/";
@@ -163,6 +181,11 @@ mod tests {
             Some((Timestamp::from_millis(5), JobId::new(6)))
         );
         assert_eq!(parse_job(&job(JobId::new(77))), Some(JobId::new(77)));
+        assert_eq!(parse_due_any(&k), Some(("media", pos)));
+        assert_eq!(
+            parse_dedup(&dedup("media", "a\u{1}b")),
+            Some(("media", "a\u{1}b"))
+        );
         assert_eq!(parse_job(b"short"), None);
     }
 }

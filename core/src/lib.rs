@@ -49,6 +49,7 @@
 mod clock;
 mod codec;
 pub mod conformance;
+mod consistency;
 mod counts;
 mod error;
 #[cfg(fuzzing)]
@@ -64,6 +65,7 @@ mod storage;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use consistency::Consistency;
 pub use counts::QueueCounts;
 pub use error::{Error, Result};
 /// The wake-up listener of [`Store::listen`], and the trait with its blocking `wait`.

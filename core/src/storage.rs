@@ -15,8 +15,8 @@ use std::time::Duration;
 use event_listener::EventListener;
 
 use crate::{
-    Claimed, DeadCursor, DeadFilter, DeadPage, DeadSelector, Enqueued, Job, JobError, JobId,
-    JobState, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp,
+    Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector, Enqueued, Job, JobError,
+    JobId, JobState, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp,
 };
 
 /// The outcome of [`JobStore::enqueue_batch_async`].
@@ -75,6 +75,13 @@ pub trait JobStore: Send + Sync + 'static {
     fn put_state(&self, key: &str, value: &[u8]) -> Result<()>;
     /// Syncs everything written so far.
     fn flush(&self) -> Result<()>;
+    /// Scans the whole store against its counters and indexes (a diagnostic, slow on
+    /// a large store): counters equal what a scan counts, per queue and state; every
+    /// pending job is in the due order exactly once and nothing else is; every running
+    /// job holds one lease; no job is both dead and live; every dedup entry names a
+    /// live job holding that key. The conformance suite calls it after its concurrent
+    /// model run.
+    fn check_consistency(&self) -> Result<Consistency>;
 }
 
 impl JobStore for Store {
@@ -145,5 +152,8 @@ impl JobStore for Store {
     }
     fn flush(&self) -> Result<()> {
         Store::flush(self)
+    }
+    fn check_consistency(&self) -> Result<Consistency> {
+        Store::check_consistency(self)
     }
 }

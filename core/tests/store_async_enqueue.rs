@@ -105,3 +105,37 @@ async fn a_rejected_job_fails_its_future_and_stores_nothing() {
     assert!(claim_all(&store).is_empty());
     assert_eq!(store.stats().expect("stats").total.enqueued, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_producer_tasks_share_syncs() {
+    const TASKS: usize = 32;
+    const EACH: usize = 10;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(dir.path());
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(TASKS));
+    let before = store.sync_count();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|p| {
+            let (store, start) = (store.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                for i in 0..EACH {
+                    within(store.enqueue_async(job(p * EACH + i)))
+                        .await
+                        .expect("enqueue");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("producer");
+    }
+    let syncs = store.sync_count() - before;
+    let enqueues = (TASKS * EACH) as u64;
+    // The background flush may add a sync now and then; sharing makes it a fraction.
+    assert!(
+        syncs * 4 <= enqueues,
+        "{enqueues} acknowledged enqueues took {syncs} syncs"
+    );
+    assert_eq!(claim_all(&store).len(), TASKS * EACH);
+}

@@ -891,8 +891,8 @@ fn plain_store(dir: &TempDir) -> Store {
     Store::open(dir.path(), opts).expect("open store")
 }
 
-/// An id named twice in one `DeadSelector::Ids` must be moved once. (Core bug: it is
-/// moved twice in the counters, so `stats()` disagrees with the jobs from then on.)
+/// An id named twice in one `DeadSelector::Ids` must be moved once. (It once was moved
+/// twice in the counters, so `stats()` disagreed with the jobs from then on.)
 #[test]
 fn requeue_of_an_id_named_twice_keeps_the_counts_right() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -926,8 +926,8 @@ fn requeue_of_an_id_named_twice_keeps_the_counts_right() {
 
 /// Requeueing dead jobs that carry the same dedup key must hand the key out as
 /// requeueing them one by one in the same order does: to the first, since the key comes
-/// back only if no live job took it over. (Core bug: in one batch each job is checked
-/// against the index as it was before the batch, so the last one takes the key.)
+/// back only if no live job took it over. (In one batch each job was once checked
+/// against the index as it was before the batch, so the last one took the key.)
 #[test]
 fn requeue_all_hands_a_shared_dedup_key_out_like_one_by_one() {
     let probe = |one_by_one: bool| -> Enqueued {

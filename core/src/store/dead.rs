@@ -3,12 +3,20 @@
 //! A dead job keeps its full record in `jobs`; the `dead` index orders dead jobs by the
 //! time they died and carries a small summary (queue, kind, error class) so filters run
 //! without reading records.
+//!
+//! NOTE: requeue and purge choose their jobs while holding the write lock, a bounded
+//! chunk at a time, and write each chunk before letting go. Two operators (or an
+//! operator and the retention thread) can act on the same job at once; whoever takes the
+//! lock second no longer sees it as dead and leaves it alone, so a job moves once per
+//! operation that reports it and the counters only move for jobs that did.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::{Batch, Shared, Store};
+use std::collections::HashSet;
+
+use super::{Batch, Shared, Store, WriteState};
 use crate::codec::{Reader, Writer};
 use crate::keys::{self, DuePos};
 use crate::{Error, Job, JobError, JobId, Result, Timestamp};
@@ -83,7 +91,10 @@ impl DeadFilter {
 /// Which dead jobs to requeue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeadSelector {
-    /// Exactly these jobs; if one of them is not dead, nothing is requeued.
+    /// Exactly these jobs, all or none. If one of them is not dead when the requeue
+    /// holds the write lock (it never was, or another caller requeued or purged it
+    /// first), nothing is requeued and the error is [`Error::NotFound`] naming it: of
+    /// several concurrent requeues of one id, exactly one succeeds.
     Ids(Vec<JobId>),
     /// Every dead job the filter matches.
     Filter(DeadFilter),
@@ -175,26 +186,22 @@ impl Store {
     /// counts reset (the last error stays for reference). Returns how many moved.
     ///
     /// Records that cannot be decoded stay in the dead letter queue: by id they are an
-    /// error naming the job, by filter they are skipped.
+    /// error naming the job, by filter they are skipped. A filter is applied a chunk at
+    /// a time; a job that dies again while later chunks are moved is not moved twice.
     pub fn requeue(&self, which: &DeadSelector) -> Result<usize> {
         let shared = &self.shared;
         let moved = match which {
-            DeadSelector::Ids(ids) => {
-                let mut jobs = Vec::with_capacity(ids.len());
-                let mut seen = std::collections::HashSet::new();
-                for &id in ids.iter().filter(|&&id| seen.insert(id)) {
-                    let job = self.dead_job(id)?.ok_or(Error::NotFound {
-                        id,
-                        dead_only: true,
-                    })?;
-                    jobs.push(job);
-                }
-                shared.requeue_jobs(jobs)?
+            DeadSelector::Ids(ids) => shared.requeue_ids(ids)?,
+            DeadSelector::Filter(f) => {
+                let mut seen = HashSet::new();
+                shared.for_each_dead_chunk(f, |s, st, entries| {
+                    let fresh = entries
+                        .into_iter()
+                        .filter(|e| e.intact && seen.insert(e.job.id))
+                        .map(|e| e.job);
+                    s.requeue_jobs(st, fresh.collect())
+                })?
             }
-            DeadSelector::Filter(f) => shared.for_each_dead_chunk(f, |s, entries| {
-                let intact = entries.into_iter().filter(|e| e.intact).map(|e| e.job);
-                s.requeue_jobs(intact.collect())
-            })?,
             DeadSelector::All => {
                 return self.requeue(&DeadSelector::Filter(DeadFilter::default()));
             }
@@ -221,8 +228,8 @@ impl Shared {
     pub(super) fn purge_older_than(&self, age: Duration) -> Result<usize> {
         let cutoff = self.now().saturating_sub(age);
         let filter = DeadFilter::default().until(cutoff.saturating_add(Duration::from_millis(1)));
-        self.for_each_dead_chunk(&filter, |s, entries| {
-            s.purge_jobs(entries.into_iter().map(|e| e.job).collect())
+        self.for_each_dead_chunk(&filter, |s, st, entries| {
+            s.purge_jobs(st, entries.into_iter().map(|e| e.job).collect())
         })
     }
 
@@ -285,16 +292,20 @@ impl Shared {
     }
 
     /// Applies `f` to the matching dead jobs, a bounded chunk per batch, and sums results.
+    /// Each chunk is listed and written under one hold of the write lock, so `f` sees
+    /// only jobs that are dead at the time it writes.
     fn for_each_dead_chunk(
         &self,
         filter: &DeadFilter,
-        f: impl Fn(&Shared, Vec<DeadEntry>) -> Result<usize>,
+        mut f: impl FnMut(&Shared, &mut WriteState, Vec<DeadEntry>) -> Result<usize>,
     ) -> Result<usize> {
         let mut total = 0;
         let mut after = None;
         loop {
+            let mut st = self.lock();
             let (entries, next) = self.list_dead(filter, after, CHUNK)?;
-            total += f(self, entries)?;
+            total += f(self, &mut st, entries)?;
+            drop(st);
             match next {
                 Some(n) => after = Some(n),
                 None => return Ok(total),
@@ -302,16 +313,39 @@ impl Shared {
         }
     }
 
-    fn requeue_jobs(&self, jobs: Vec<Job>) -> Result<usize> {
-        let now = self.now();
+    /// Requeues exactly `ids`, read under the write lock: all of them or, if one is not
+    /// dead, none (`NotFound` naming it).
+    fn requeue_ids(&self, ids: &[JobId]) -> Result<usize> {
         let mut st = self.lock();
+        let mut jobs = Vec::with_capacity(ids.len());
+        let mut seen = HashSet::new();
+        for &id in ids.iter().filter(|&&id| seen.insert(id)) {
+            let job =
+                self.read_job(id)?
+                    .filter(|j| j.dead_at.is_some())
+                    .ok_or(Error::NotFound {
+                        id,
+                        dead_only: true,
+                    })?;
+            jobs.push(job);
+        }
+        self.requeue_jobs(&mut st, jobs)
+    }
+
+    /// Moves dead `jobs`, read under the same hold of the lock as `st`, back to pending.
+    fn requeue_jobs(&self, st: &mut WriteState, jobs: Vec<Job>) -> Result<usize> {
+        let now = self.now();
         let mut batch = Batch::new(self);
-        let n = jobs.len();
+        let mut n = 0;
         // Keys handed out by this batch, which the stored index does not show yet.
-        let mut taken = std::collections::HashSet::new();
+        let mut taken = HashSet::new();
         for mut job in jobs {
+            if job.dead_at.is_none() {
+                continue; // a dead-index entry whose record is live: not ours to move
+            }
+            n += 1;
             batch.delete_dead(&job);
-            let counts = batch.counts(&st, &job.queue);
+            let counts = batch.counts(st, &job.queue);
             counts.dead = counts.dead.saturating_sub(1);
             counts.waiting += 1;
             job.dead_at = None;
@@ -335,21 +369,26 @@ impl Shared {
             batch.put_job(&job);
             st.lower_cursor(&job.queue, pos);
         }
-        batch.commit(&mut st)?;
+        batch.commit(st)?;
         Ok(n)
     }
 
-    fn purge_jobs(&self, jobs: Vec<Job>) -> Result<usize> {
-        let mut st = self.lock();
+    /// Deletes dead `jobs` (or stand-ins of damaged ones), listed under the same hold of
+    /// the lock as `st`.
+    fn purge_jobs(&self, st: &mut WriteState, jobs: Vec<Job>) -> Result<usize> {
         let mut batch = Batch::new(self);
-        let n = jobs.len();
+        let mut n = 0;
         for job in jobs {
+            if job.dead_at.is_none() {
+                continue; // a dead-index entry whose record is live: not ours to delete
+            }
+            n += 1;
             batch.delete_dead(&job);
             batch.delete_job(job.id);
-            let counts = batch.counts(&st, &job.queue);
+            let counts = batch.counts(st, &job.queue);
             counts.dead = counts.dead.saturating_sub(1);
         }
-        batch.commit(&mut st)?;
+        batch.commit(st)?;
         Ok(n)
     }
 }

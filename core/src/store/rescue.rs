@@ -16,6 +16,9 @@ const CHUNK: usize = 1_000;
 
 impl Shared {
     pub(super) fn rescue(&self) -> Result<()> {
+        // NOTE: runs inside `open`, before any other thread can reach the store; the scan
+        // is under the write lock all the same, so it stays correct if that changes.
+        let mut st = self.lock();
         let mut leftovers = Vec::new();
         for item in self.ks.running.iter() {
             let key = item
@@ -26,7 +29,6 @@ impl Shared {
             leftovers.push(parsed);
         }
         let now = self.now();
-        let mut st = self.lock();
         for chunk in leftovers.chunks(CHUNK) {
             let mut batch = Batch::new(self);
             for &(id, token) in chunk {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tenax_core::{
-    Claimed, DeadCursor, DeadFilter, DeadPage, DeadSelector, EnqueueFuture, Enqueued,
+    Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector, EnqueueFuture, Enqueued,
     EventListener, Job, JobError, JobId, JobState, JobStore, Lease, NewJob, Result, StateUpdate,
     Stats, Store, Timestamp,
 };
@@ -118,5 +118,9 @@ impl JobStore for CountingStore {
     fn flush(&self) -> Result<()> {
         self.tick();
         self.inner.flush()
+    }
+    fn check_consistency(&self) -> Result<Consistency> {
+        self.tick();
+        self.inner.check_consistency()
     }
 }
