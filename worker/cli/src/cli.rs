@@ -69,6 +69,9 @@ pub(crate) enum Command {
     Breaker {
         #[command(flatten)]
         target: Target,
+        /// Print the JSON answer instead of text for people.
+        #[arg(long)]
+        json: bool,
     },
     /// Policy scripts: check one offline, or show the daemon's.
     Policy {
@@ -127,6 +130,9 @@ pub(crate) enum JobCommand {
         target: Target,
         /// The job id.
         id: u64,
+        /// Print the JSON answer instead of text for people.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -183,6 +189,9 @@ pub(crate) enum DlqCommand {
         target: Target,
         /// The job id.
         id: u64,
+        /// Print the JSON answer instead of text for people.
+        #[arg(long)]
+        json: bool,
     },
     /// Move dead jobs back to the queue (attempts reset): by id, by filter, or all.
     Requeue {
@@ -220,6 +229,9 @@ pub(crate) enum PolicyCommand {
     Show {
         #[command(flatten)]
         target: Target,
+        /// Print the JSON answer instead of text for people.
+        #[arg(long)]
+        json: bool,
     },
 }
 

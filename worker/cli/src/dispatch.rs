@@ -32,8 +32,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Enqueue(args) => commands::enqueue(args).await?,
         Command::Stats { target, json } => commands::stats(&target, json).await?,
         Command::Job {
-            command: JobCommand::Show { target, id },
-        } => commands::show_job(&target, id).await?,
+            command: JobCommand::Show { target, id, json },
+        } => commands::show_job(&target, id, json).await?,
         Command::Dlq { command } => match command {
             DlqCommand::List {
                 target,
@@ -42,7 +42,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 cursor,
                 json,
             } => commands::dlq_list(&target, &filter, limit, cursor, json).await?,
-            DlqCommand::Show { target, id } => commands::dlq_show(&target, id).await?,
+            DlqCommand::Show { target, id, json } => commands::dlq_show(&target, id, json).await?,
             DlqCommand::Requeue {
                 target,
                 ids,
@@ -53,10 +53,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 commands::dlq_purge(&target, &older_than).await?;
             }
         },
-        Command::Breaker { target } => commands::get_json(&target, "/v1/breaker").await?,
+        Command::Breaker { target, json } => commands::breaker(&target, json).await?,
         Command::Policy { command } => match command {
             PolicyCommand::Check { file, json } => return policy_check(&file, json),
-            PolicyCommand::Show { target } => commands::get_json(&target, "/v1/policy").await?,
+            PolicyCommand::Show { target, json } => commands::policy_show(&target, json).await?,
         },
         Command::Config { command } => match command {
             ConfigCommand::Defaults => print!("{}", config::defaults_toml()),

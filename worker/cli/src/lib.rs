@@ -28,6 +28,7 @@ mod demo;
 mod dispatch;
 mod logging;
 mod offline;
+mod render;
 
 pub use cli::Cli;
 pub use config::{Config, ConfigError};

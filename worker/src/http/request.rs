@@ -195,7 +195,7 @@ impl HttpRequest {
     /// The URL, parsed and normalised.
     pub(crate) fn parsed_url(&self) -> Result<Url, RequestError> {
         let refuse = |reason: String| RequestError::Url {
-            url: self.url.clone(),
+            url: super::redact::redact_url(&self.url),
             reason,
         };
         let url = Url::parse(&self.url).map_err(|e| refuse(e.to_string()))?;

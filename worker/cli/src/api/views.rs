@@ -69,7 +69,8 @@ pub(crate) struct JobView {
     queue: String,
     kind: String,
     state: &'static str,
-    /// The payload as JSON when it is JSON, else as text (lossy UTF-8).
+    /// The payload as JSON when it is JSON, else as text (lossy UTF-8); an HTTP
+    /// request's secret headers and query parameters are shown as `***`.
     payload: serde_json::Value,
     attempt: u32,
     crashes: u32,
@@ -91,9 +92,12 @@ struct ErrorView {
 
 impl JobView {
     pub(crate) fn new(job: Job, state: JobState) -> Self {
-        let payload = serde_json::from_slice(&job.payload).unwrap_or_else(|_| {
+        let mut payload = serde_json::from_slice(&job.payload).unwrap_or_else(|_| {
             serde_json::Value::String(String::from_utf8_lossy(&job.payload).into_owned())
         });
+        // NOTE: every kind's payload, not only `http`'s: a payload shaped like a request
+        // is shown redacted whatever handler runs it.
+        tenax_worker::http::redact_payload(&mut payload);
         JobView {
             id: job.id.get(),
             queue: job.queue,
