@@ -13,6 +13,7 @@ mod open;
 mod outcome;
 mod rescue;
 mod stats;
+mod writable;
 mod write_group;
 
 use std::collections::{BTreeMap, HashMap};

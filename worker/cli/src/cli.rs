@@ -44,6 +44,20 @@ pub(crate) enum Command {
         /// Log as JSON lines instead of human-readable text.
         #[arg(long)]
         json_logs: bool,
+        /// Do not watch the policy file; reload it only on SIGHUP (e.g. from a service
+        /// manager's reload command).
+        #[arg(long)]
+        no_policy_watch: bool,
+    },
+    /// Ask a running daemon whether it is alive (or ready, with `--ready`): exit 0 if
+    /// so, 1 if not. For container health checks without curl.
+    Health {
+        #[command(flatten)]
+        target: Target,
+        /// Check readiness (`/readyz`: store writable, worker running, policy loaded)
+        /// instead of liveness (`/healthz`).
+        #[arg(long)]
+        ready: bool,
     },
     /// Enqueue a job (from arguments), or many (JSON lines on stdin with `-`).
     Enqueue(EnqueueArgs),

@@ -298,3 +298,20 @@ pub(crate) async fn policy_show(target: &Target, as_json: bool) -> Result<()> {
     }
     print_text(&render::policy(&policy, &Style::for_stdout()))
 }
+
+/// `tenax health [--ready]`: exit 0 when the daemon answers `/healthz` (or `/readyz`)
+/// with 200, else 1 with the reason on stderr.
+pub(crate) async fn health(target: &Target, ready: bool) -> Result<std::process::ExitCode> {
+    let daemon = Daemon::resolve(target)?;
+    let path = if ready { "/readyz" } else { "/healthz" };
+    match daemon.client.get(path).await {
+        Ok(answer) => {
+            println!("{answer}");
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("tenax: {err}");
+            Ok(std::process::ExitCode::FAILURE)
+        }
+    }
+}

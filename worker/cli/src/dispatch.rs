@@ -14,7 +14,11 @@ use crate::{bench, commands, daemon, demo, logging};
 /// errors before this is called.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Run { target, json_logs } => {
+        Command::Run {
+            target,
+            json_logs,
+            no_policy_watch,
+        } => {
             let mut config = Config::load(target.config.as_deref())?;
             if let Some(addr) = target.api {
                 config.api.addr = addr
@@ -27,8 +31,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             config.check_api_exposure()?;
             logging::init(&config.log.level, json_logs || config.log.json());
-            daemon::run(config).await?;
+            let options = daemon::RunOptions {
+                watch_policy: !no_policy_watch,
+            };
+            daemon::run(config, options).await?;
         }
+        Command::Health { target, ready } => return commands::health(&target, ready).await,
         Command::Enqueue(args) => commands::enqueue(args).await?,
         Command::Stats { target, json } => commands::stats(&target, json).await?,
         Command::Job {

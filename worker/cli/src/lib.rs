@@ -27,6 +27,7 @@ mod daemon;
 mod demo;
 mod dispatch;
 mod logging;
+mod notify;
 mod offline;
 mod render;
 
