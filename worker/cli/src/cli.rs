@@ -97,6 +97,13 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Print a shell completion script (e.g. `tenax completions bash > /etc/bash_completion.d/tenax`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `tenax man | man -l -`.
+    Man,
     /// Measure throughput and latency with the standard workloads.
     Bench(crate::bench::BenchArgs),
     /// A self-contained demo: a flaky mock media server, an outage, retries, the DLQ.

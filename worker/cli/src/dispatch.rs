@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, ConfigCommand, DlqCommand, JobCommand, PolicyCommand};
 use crate::config::{self, Config};
@@ -74,6 +75,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 println!("{config:#?}");
             }
         },
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "tenax", &mut std::io::stdout());
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        }
         Command::Bench(args) => bench::run(args).await?,
         Command::Demo { jobs, seed } => {
             // Worker logs would break up the demo's status line: errors only.
