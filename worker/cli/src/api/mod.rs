@@ -15,6 +15,7 @@
 //! | `GET /healthz` | liveness: the process answers (no token needed) |
 //! | `GET /readyz` | readiness: store writable, worker loop running, policy loaded; 503 with reasons otherwise (no token needed) |
 //! | `GET /metrics` | Prometheus text format |
+//! | `GET /v1/openapi.json` | this API as an OpenAPI document |
 //!
 //! Bad input gets a 4xx with `{"error": {"code", "message"}}` and stores nothing.
 
@@ -24,6 +25,7 @@ mod dead;
 mod error;
 mod info;
 mod jobs;
+mod openapi;
 mod ready;
 mod views;
 
@@ -120,6 +122,7 @@ pub fn router(state: ApiState, body_limit: usize) -> Router {
         .route("/v1/dead/{id}", get(dead::show))
         .route("/v1/policy", get(info::policy))
         .route("/v1/breaker", get(info::breaker))
+        .route("/v1/openapi.json", get(openapi::document))
         .route("/healthz", get(info::health))
         .route("/readyz", get(ready::ready))
         .route("/metrics", get(info::metrics))

@@ -58,7 +58,7 @@ impl Readiness {
 }
 
 /// One check's result.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Check {
     ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,9 +81,10 @@ impl Check {
 }
 
 /// The answer of `/readyz`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ReadyView {
     /// `ready` or `not_ready`.
+    #[schema(value_type = String)]
     status: &'static str,
     /// Why not, one line per failed check; empty when ready.
     reasons: Vec<String>,
@@ -92,7 +93,7 @@ pub(crate) struct ReadyView {
     policy: PolicyCheck,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PolicyCheck {
     ok: bool,
     version: u64,
@@ -101,6 +102,12 @@ struct PolicyCheck {
     last_error: Option<String>,
 }
 
+/// Readiness: store writable, worker loop running, policy loaded. No token needed.
+#[utoipa::path(get, path = "/readyz", tag = "probes",
+    responses(
+        (status = 200, description = "Ready", body = ReadyView),
+        (status = 503, description = "Not ready; `reasons` says why", body = ReadyView),
+    ))]
 pub(crate) async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<ReadyView>) {
     let (store, worker) = match state.readiness.clone() {
         Some(r) => {

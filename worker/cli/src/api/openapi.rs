@@ -1,0 +1,44 @@
+//! The OpenAPI document of the API, generated from the handlers and their types
+//! (utoipa), served at `GET /v1/openapi.json` and checked against the live daemon in CI
+//! (`.ci/api-schema`, with schemathesis).
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use super::{dead, info, jobs, ready};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tenax",
+        description = "The local API of the tenax daemon: enqueue, inspect, manage dead letters. With a token configured, every request but the probes needs `Authorization: Bearer <token>`."
+    ),
+    paths(
+        jobs::enqueue,
+        jobs::show,
+        info::stats,
+        info::policy,
+        info::breaker,
+        info::health,
+        info::metrics,
+        dead::list,
+        dead::show,
+        dead::requeue,
+        dead::purge,
+        ready::ready,
+        document,
+    )
+)]
+struct ApiDoc;
+
+/// The document, as JSON.
+pub(crate) fn json() -> serde_json::Value {
+    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "inspect",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+pub(crate) async fn document() -> Json<serde_json::Value> {
+    Json(json())
+}
