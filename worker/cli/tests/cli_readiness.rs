@@ -80,7 +80,7 @@ async fn a_daemon_draining_at_shutdown_is_not_ready() -> Result<()> {
         }
     });
     let base = support::serve(router).await;
-    let mut daemon = Daemon::start(&format!(
+    let daemon = Daemon::start(&format!(
         "[http]\nallowed_bases = [\"{base}\"]\n[worker]\nshutdown_grace = \"1h\"\n"
     ));
     let client = support::api_client();

@@ -37,9 +37,11 @@ async fn failing_downstream(seen: Arc<Mutex<Vec<String>>>) -> String {
     let router = Router::new().fallback(move |request: Request| {
         let seen = seen.clone();
         async move {
-            seen.lock()
-                .unwrap()
-                .push(format!("{} {:?}", request.uri(), request.headers()));
+            seen.lock().expect("recording lock").push(format!(
+                "{} {:?}",
+                request.uri(),
+                request.headers()
+            ));
             (StatusCode::INTERNAL_SERVER_ERROR, "downstream failed")
         }
     });
@@ -179,7 +181,7 @@ async fn a_planted_secret_reaches_the_downstream_and_no_answer_output_or_log_lin
         "in the daemon's output:\n{logs}"
     );
 
-    let received = seen.lock().unwrap().join("\n");
+    let received = seen.lock().expect("recording lock").join("\n");
     assert_eq!(
         leaked(&received).len(),
         3,

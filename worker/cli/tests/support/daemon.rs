@@ -106,14 +106,14 @@ impl Daemon {
         let all = Arc::clone(&output);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                all.lock().unwrap().push(line.clone());
+                all.lock().expect("output lock").push(line.clone());
                 let _ = tx.send(line);
             }
         });
         let all = Arc::clone(&output);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                all.lock().unwrap().push(line);
+                all.lock().expect("output lock").push(line);
             }
         });
         let mut daemon = Daemon {
@@ -158,7 +158,7 @@ impl Daemon {
 
     /// Every line the daemon has written so far, stdout and stderr.
     pub fn output(&self) -> Vec<String> {
-        self.output.lock().unwrap().clone()
+        self.output.lock().expect("output lock").clone()
     }
 
     /// Sends `signal` (a name such as `HUP`) without waiting.
