@@ -85,6 +85,22 @@ async fn a_planted_secret_reaches_the_downstream_and_no_answer_output_or_log_lin
     assert_eq!(code, 0, "{err}");
     shown += &out;
     shown += &err;
+    // A refused enqueue (a URL outside the allowed bases) quotes the URL, redacted.
+    let outside = json!({ "url": format!("http://127.0.0.2:9/x?api_key={QUERY_SECRET}") });
+    let (code, out2, err2) = tenax(&[
+        "enqueue",
+        "--api",
+        &daemon.addr,
+        "http",
+        &outside.to_string(),
+    ]);
+    assert_eq!(code, 1, "refused: {out2}");
+    assert!(
+        err2.contains("api_key=***"),
+        "names the URL, redacted: {err2}"
+    );
+    shown += &out2;
+    shown += &err2;
     let id = serde_json::from_str::<Value>(&out)?["id"]
         .as_u64()
         .expect("an id");
