@@ -45,13 +45,20 @@ async fn the_daemon_says_ready_once_its_api_answers_and_stopping_on_sigterm() ->
 
     daemon.signal("TERM");
     assert_eq!(next_message(&socket)?, "STOPPING=1");
-    assert!(daemon.stop().success());
+    assert!(daemon.wait().success());
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_notify_socket_nothing_is_sent_and_the_daemon_runs() -> Result<()> {
-    let daemon = Daemon::start("");
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let launch = Launch {
+        rust_log: Some("info".into()),
+        keep_output: true,
+        ..Launch::default()
+    };
+    let daemon = Daemon::launch(dir, &data, "", &launch);
     let client = support::api_client();
     let r = client.get(format!("{}/readyz", daemon.url)).send().await?;
     assert_eq!(r.status().as_u16(), 200);

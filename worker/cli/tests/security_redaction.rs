@@ -61,7 +61,11 @@ async fn a_planted_secret_reaches_the_downstream_and_no_answer_output_or_log_lin
         policy = policy.display().to_string()
     );
     // No RUST_LOG: the configured debug level applies.
-    let mut daemon = Daemon::launch(dir, &data, &extra, &Launch::default());
+    let launch = Launch {
+        keep_output: true,
+        ..Launch::default()
+    };
+    let mut daemon = Daemon::launch(dir, &data, &extra, &launch);
     let client = support::api_client();
     let mut shown = String::new();
 

@@ -33,6 +33,9 @@ pub struct Launch {
     pub args: Vec<String>,
     /// More environment variables.
     pub env: Vec<(String, String)>,
+    /// Keep every line the daemon writes, for [`Daemon::output`] (off by default: long
+    /// runs log a lot).
+    pub keep_output: bool,
 }
 
 impl Launch {
@@ -103,17 +106,22 @@ impl Daemon {
         let stdout = child.stdout.take().expect("stdout");
         let output = Arc::new(Mutex::new(Vec::new()));
         let (tx, logs) = mpsc::channel();
+        let keep = launch.keep_output;
         let all = Arc::clone(&output);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                all.lock().expect("output lock").push(line.clone());
+                if keep {
+                    all.lock().expect("output lock").push(line.clone());
+                }
                 let _ = tx.send(line);
             }
         });
         let all = Arc::clone(&output);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                all.lock().expect("output lock").push(line);
+                if keep {
+                    all.lock().expect("output lock").push(line);
+                }
             }
         });
         let mut daemon = Daemon {
@@ -156,7 +164,8 @@ impl Daemon {
         }
     }
 
-    /// Every line the daemon has written so far, stdout and stderr.
+    /// Every line the daemon has written so far, stdout and stderr, if
+    /// [`Launch::keep_output`] was set.
     pub fn output(&self) -> Vec<String> {
         self.output.lock().expect("output lock").clone()
     }
@@ -172,6 +181,12 @@ impl Daemon {
     /// Sends SIGTERM and waits for the exit status, keeping the output readable.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         self.signal("TERM");
+        self.wait()
+    }
+
+    /// Waits for the process to exit (after a signal sent earlier: a second SIGTERM
+    /// would make it exit at once).
+    pub fn wait(&mut self) -> std::process::ExitStatus {
         self.child.wait().expect("wait for tenax")
     }
 
