@@ -48,5 +48,9 @@ async fn the_openapi_document_lists_every_route_with_its_answers() -> Result<()>
     let paths = doc["paths"].as_object().map_or(0, |p| p.len());
     assert_eq!(paths, 12, "no route documented that is not served");
     assert!(doc["components"]["schemas"]["JobView"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["token"]["scheme"], "bearer",
+        "the token is documented"
+    );
     Ok(())
 }

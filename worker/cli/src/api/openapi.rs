@@ -3,7 +3,8 @@
 //! (`.ci/api-schema`, with schemathesis).
 
 use axum::Json;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use super::{dead, info, jobs, ready};
 
@@ -27,9 +28,25 @@ use super::{dead, info, jobs, ready};
         dead::purge,
         ready::ready,
         document,
-    )
+    ),
+    modifiers(&BearerToken),
+    security((), ("token" = [])),
 )]
 struct ApiDoc;
+
+/// The `token` scheme: `Authorization: Bearer <api.token>` when a token is configured
+/// (hence the empty alternative: without one, no credential is needed).
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
 
 /// The document, as JSON.
 pub(crate) fn json() -> serde_json::Value {
