@@ -193,6 +193,19 @@ mod tests {
     }
 
     #[test]
+    fn a_request_debug_prints_its_secrets_redacted() {
+        let request = crate::http::HttpRequest::get("https://h.example/a?token=s3cret&n=1")
+            .header("Authorization", "Bearer s3cret")
+            .header("X-Tenant", "acme");
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("token=***") && shown.contains("acme"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn a_payload_keeps_its_shape_with_the_secrets_replaced() {
         let mut payload = json!({
             "url": "https://h.example/a?token=s3cret",
