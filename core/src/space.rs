@@ -95,13 +95,13 @@ impl SpaceGuard {
 }
 
 #[cfg(unix)]
-fn free_bytes(dir: &Path) -> std::io::Result<u64> {
+pub(crate) fn free_bytes(dir: &Path) -> std::io::Result<u64> {
     let st = rustix::fs::statvfs(dir)?;
     Ok(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 #[cfg(not(unix))]
-fn free_bytes(_dir: &Path) -> std::io::Result<u64> {
+pub(crate) fn free_bytes(_dir: &Path) -> std::io::Result<u64> {
     Ok(u64::MAX)
 }
 

@@ -13,6 +13,7 @@ mod open;
 mod outcome;
 mod rescue;
 mod stats;
+mod writable;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -44,6 +44,20 @@ pub(crate) enum Command {
         /// Log as JSON lines instead of human-readable text.
         #[arg(long)]
         json_logs: bool,
+        /// Do not watch the policy file; reload it only on SIGHUP (e.g. from a service
+        /// manager's reload command).
+        #[arg(long)]
+        no_policy_watch: bool,
+    },
+    /// Ask a running daemon whether it is alive (or ready, with `--ready`): exit 0 if
+    /// so, 1 if not. For container health checks without curl.
+    Health {
+        #[command(flatten)]
+        target: Target,
+        /// Check readiness (`/readyz`: store writable, worker running, policy loaded)
+        /// instead of liveness (`/healthz`).
+        #[arg(long)]
+        ready: bool,
     },
     /// Enqueue a job (from arguments), or many (JSON lines on stdin with `-`).
     Enqueue(EnqueueArgs),
@@ -69,6 +83,9 @@ pub(crate) enum Command {
     Breaker {
         #[command(flatten)]
         target: Target,
+        /// Print the JSON answer instead of text for people.
+        #[arg(long)]
+        json: bool,
     },
     /// Policy scripts: check one offline, or show the daemon's.
     Policy {
@@ -80,6 +97,13 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Print a shell completion script (e.g. `tenax completions bash > /etc/bash_completion.d/tenax`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `tenax man | man -l -`.
+    Man,
     /// Measure throughput and latency with the standard workloads.
     Bench(crate::bench::BenchArgs),
     /// A self-contained demo: a flaky mock media server, an outage, retries, the DLQ.
@@ -127,6 +151,9 @@ pub(crate) enum JobCommand {
         target: Target,
         /// The job id.
         id: u64,
+        /// Print the JSON answer instead of text for people.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -183,6 +210,9 @@ pub(crate) enum DlqCommand {
         target: Target,
         /// The job id.
         id: u64,
+        /// Print the JSON answer instead of text for people.
+        #[arg(long)]
+        json: bool,
     },
     /// Move dead jobs back to the queue (attempts reset): by id, by filter, or all.
     Requeue {
@@ -220,6 +250,9 @@ pub(crate) enum PolicyCommand {
     Show {
         #[command(flatten)]
         target: Target,
+        /// Print the JSON answer instead of text for people.
+        #[arg(long)]
+        json: bool,
     },
 }
 

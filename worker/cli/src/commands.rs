@@ -10,6 +10,7 @@ use crate::cli::{DeadFilterArgs, EnqueueArgs, Target};
 use crate::client::{CallError, Client};
 use crate::config::{Config, Overrides};
 use crate::offline;
+use crate::render::{self, Style};
 
 /// The daemon this command talks to, and the data directory it would hold.
 pub(crate) struct Daemon {
@@ -34,6 +35,12 @@ impl Daemon {
             config,
         })
     }
+}
+
+fn print_text(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    Ok(())
 }
 
 fn print_json(value: &Value) -> Result<()> {
@@ -119,9 +126,17 @@ pub(crate) async fn stats(target: &Target, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn show_job(target: &Target, id: u64) -> Result<()> {
+pub(crate) async fn show_job(target: &Target, id: u64, as_json: bool) -> Result<()> {
     let daemon = Daemon::resolve(target)?;
-    print_json(&daemon.client.get(&format!("/v1/jobs/{id}")).await?)
+    let job = match daemon.client.get(&format!("/v1/jobs/{id}")).await {
+        Ok(job) => job,
+        Err(CallError::Unreachable(addr)) => offline::job(&daemon.config, &addr, id)?,
+        Err(err) => return Err(err.into()),
+    };
+    if as_json {
+        return print_json(&job);
+    }
+    print_text(&render::job(&job, &Style::for_stdout()))
 }
 
 fn filter_query(filter: &DeadFilterArgs) -> Vec<(&'static str, String)> {
@@ -227,14 +242,17 @@ pub(crate) async fn dlq_list(
     Ok(())
 }
 
-pub(crate) async fn dlq_show(target: &Target, id: u64) -> Result<()> {
+pub(crate) async fn dlq_show(target: &Target, id: u64, as_json: bool) -> Result<()> {
     let daemon = Daemon::resolve(target)?;
     let job = match daemon.client.get(&format!("/v1/dead/{id}")).await {
         Ok(job) => job,
         Err(CallError::Unreachable(addr)) => offline::dead_job(&daemon.config, &addr, id)?,
         Err(err) => return Err(err.into()),
     };
-    print_json(&job)
+    if as_json {
+        return print_json(&job);
+    }
+    print_text(&render::job(&job, &Style::for_stdout()))
 }
 
 pub(crate) async fn dlq_requeue(
@@ -267,7 +285,37 @@ pub(crate) async fn dlq_purge(target: &Target, older_than: &str) -> Result<()> {
     print_json(&daemon.client.delete(&format!("/v1/dead{query}")).await?)
 }
 
-pub(crate) async fn get_json(target: &Target, path: &str) -> Result<()> {
+pub(crate) async fn breaker(target: &Target, as_json: bool) -> Result<()> {
     let daemon = Daemon::resolve(target)?;
-    print_json(&daemon.client.get(path).await?)
+    let view = daemon.client.get("/v1/breaker").await?;
+    if as_json {
+        return print_json(&view);
+    }
+    print_text(&render::breaker(&view, &Style::for_stdout()))
+}
+
+pub(crate) async fn policy_show(target: &Target, as_json: bool) -> Result<()> {
+    let daemon = Daemon::resolve(target)?;
+    let policy = daemon.client.get("/v1/policy").await?;
+    if as_json {
+        return print_json(&policy);
+    }
+    print_text(&render::policy(&policy, &Style::for_stdout()))
+}
+
+/// `tenax health [--ready]`: exit 0 when the daemon answers `/healthz` (or `/readyz`)
+/// with 200, else 1 with the reason on stderr.
+pub(crate) async fn health(target: &Target, ready: bool) -> Result<std::process::ExitCode> {
+    let daemon = Daemon::resolve(target)?;
+    let path = if ready { "/readyz" } else { "/healthz" };
+    match daemon.client.get(path).await {
+        Ok(answer) => {
+            println!("{answer}");
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("tenax: {err}");
+            Ok(std::process::ExitCode::FAILURE)
+        }
+    }
 }

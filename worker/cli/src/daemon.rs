@@ -1,5 +1,9 @@
 //! `tenax run`: the store, the live policy and its watcher, the worker with the HTTP
 //! handler, the API, and signal handling, wired together.
+//!
+//! Signals: SIGINT or SIGTERM stops gracefully (a second one exits at once); SIGHUP
+//! reloads the policy file at once. With `NOTIFY_SOCKET` set (systemd `Type=notify`),
+//! `READY=1` is sent once the API is bound and `STOPPING=1` when a shutdown begins.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +15,16 @@ use tenax_policies::{CompiledPolicy, LivePolicy, PolicyWatcher, WatchOptions};
 use tenax_worker::http::HttpHandler;
 use tenax_worker::{Worker, shutdown_signal};
 
-use crate::api::{self, ApiState};
+use crate::api::{self, ApiState, Readiness};
 use crate::config::Config;
+use crate::notify::notify;
+
+/// How `tenax run` runs, beyond the configuration file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RunOptions {
+    /// Reload the policy file when it changes. Off: only on SIGHUP. Default: on.
+    pub(crate) watch_policy: bool,
+}
 
 /// The job kind the HTTP handler serves.
 pub(crate) const HTTP_KIND: &str = "http";
@@ -27,7 +39,7 @@ const BUCKETS: &[f64] = &[
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 /// Runs the daemon until SIGINT or SIGTERM; a second signal exits at once.
-pub(crate) async fn run(config: Config) -> Result<()> {
+pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
     let metrics = PrometheusBuilder::new()
         .set_buckets(BUCKETS)
         .context("metric buckets")?
@@ -49,12 +61,13 @@ pub(crate) async fn run(config: Config) -> Result<()> {
     let policy = load_policy(&config)?;
     tenax_worker::metrics::watch_policy(&policy);
     let _watcher = match &config.policy_file {
-        Some(path) => Some(
+        Some(path) if options.watch_policy => Some(
             PolicyWatcher::start(policy.clone(), path, WatchOptions::default())
                 .with_context(|| format!("watch the policy file {}", path.display()))?,
         ),
-        None => None,
+        _ => None,
     };
+    reload_on_hangup(&policy, config.policy_file.clone())?;
     policy.on_reload(|event| match event {
         tenax_policies::ReloadEvent::Reloaded {
             version,
@@ -81,6 +94,10 @@ pub(crate) async fn run(config: Config) -> Result<()> {
     let stop = worker.shutdown_handle();
 
     let render = Arc::new(move || metrics.render());
+    let space_store = store.clone();
+    let readiness = Readiness::new(Arc::new(move || {
+        space_store.check_free_space().map_err(|e| e.to_string())
+    }));
     let state = ApiState::new(
         store.clone(),
         policy.clone(),
@@ -89,7 +106,8 @@ pub(crate) async fn run(config: Config) -> Result<()> {
         config.worker.queue.clone(),
     )
     .token(config.api.token.clone())
-    .metrics(render);
+    .metrics(render)
+    .readiness(readiness.clone());
     let listener = tokio::net::TcpListener::bind(config.api.addr)
         .await
         .with_context(|| format!("bind the API to {}", config.api.addr))?;
@@ -121,11 +139,14 @@ pub(crate) async fn run(config: Config) -> Result<()> {
     drop(loaded);
 
     let signals = stop.clone();
+    let unready = readiness.clone();
     tokio::spawn(async move {
         if shutdown_signal().await.is_err() {
             return;
         }
         tracing::info!("shutting down: finishing running jobs (a second signal exits at once)");
+        unready.stopping();
+        notify("STOPPING=1");
         signals.shutdown();
         if shutdown_signal().await.is_ok() {
             tracing::warn!(
@@ -135,9 +156,16 @@ pub(crate) async fn run(config: Config) -> Result<()> {
         }
     });
 
+    let ended = readiness.clone();
+    let worker = tokio::spawn(async move {
+        let report = worker.run().await;
+        ended.worker_ended();
+        report
+    });
+    notify("READY=1");
     let report = worker
-        .run()
         .await
+        .context("the worker task failed")?
         .context("the worker stopped on a store error")?;
     let _ = api_stop_tx.send(());
     match tokio::time::timeout(Duration::from_secs(5), api).await {
@@ -153,6 +181,44 @@ pub(crate) async fn run(config: Config) -> Result<()> {
         released = report.released,
         "tenax stopped"
     );
+    Ok(())
+}
+
+/// On SIGHUP, reloads the policy file at once (no debounce); without a file, says so.
+fn reload_on_hangup(policy: &LivePolicy, path: Option<std::path::PathBuf>) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = signal(SignalKind::hangup()).context("listen for SIGHUP")?;
+        let policy = policy.clone();
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let Some(path) = path.clone() else {
+                    tracing::info!(
+                        reason = "sighup",
+                        "no policy file is configured: nothing to reload"
+                    );
+                    continue;
+                };
+                let live = policy.clone();
+                let result = tokio::task::spawn_blocking(move || live.reload_file(&path)).await;
+                match result {
+                    Ok(Ok(tenax_policies::Reloaded::NewVersion(version))) => {
+                        tracing::info!(reason = "sighup", version, "policy file reloaded");
+                    }
+                    Ok(Ok(_)) => {
+                        let version = policy.status().version;
+                        tracing::info!(reason = "sighup", version, "policy file unchanged");
+                    }
+                    // The rejection is logged by the reload subscriber.
+                    Ok(Err(_)) => {}
+                    Err(err) => tracing::error!(reason = "sighup", %err, "policy reload failed"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (policy, path);
     Ok(())
 }
 

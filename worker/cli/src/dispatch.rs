@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, ConfigCommand, DlqCommand, JobCommand, PolicyCommand};
 use crate::config::{self, Config};
@@ -14,20 +15,28 @@ use crate::{bench, commands, daemon, demo, logging};
 /// errors before this is called.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Run { target, json_logs } => {
+        Command::Run {
+            target,
+            json_logs,
+            no_policy_watch,
+        } => {
             let overrides = config::Overrides {
                 api: target.api,
                 token: target.token,
             };
             let config = Config::load(target.config.as_deref(), &overrides)?;
             logging::init(&config.log.level, json_logs || config.log.json());
-            daemon::run(config).await?;
+            let options = daemon::RunOptions {
+                watch_policy: !no_policy_watch,
+            };
+            daemon::run(config, options).await?;
         }
+        Command::Health { target, ready } => return commands::health(&target, ready).await,
         Command::Enqueue(args) => commands::enqueue(args).await?,
         Command::Stats { target, json } => commands::stats(&target, json).await?,
         Command::Job {
-            command: JobCommand::Show { target, id },
-        } => commands::show_job(&target, id).await?,
+            command: JobCommand::Show { target, id, json },
+        } => commands::show_job(&target, id, json).await?,
         Command::Dlq { command } => match command {
             DlqCommand::List {
                 target,
@@ -36,7 +45,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 cursor,
                 json,
             } => commands::dlq_list(&target, &filter, limit, cursor, json).await?,
-            DlqCommand::Show { target, id } => commands::dlq_show(&target, id).await?,
+            DlqCommand::Show { target, id, json } => commands::dlq_show(&target, id, json).await?,
             DlqCommand::Requeue {
                 target,
                 ids,
@@ -47,10 +56,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 commands::dlq_purge(&target, &older_than).await?;
             }
         },
-        Command::Breaker { target } => commands::get_json(&target, "/v1/breaker").await?,
+        Command::Breaker { target, json } => commands::breaker(&target, json).await?,
         Command::Policy { command } => match command {
             PolicyCommand::Check { file, json } => return policy_check(&file, json),
-            PolicyCommand::Show { target } => commands::get_json(&target, "/v1/policy").await?,
+            PolicyCommand::Show { target, json } => commands::policy_show(&target, json).await?,
         },
         Command::Config { command } => match command {
             ConfigCommand::Defaults => print!("{}", config::defaults_toml()),
@@ -63,6 +72,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 print!("{}", config::effective_toml(&config));
             }
         },
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "tenax", &mut std::io::stdout());
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        }
         Command::Bench(args) => bench::run(args).await?,
         Command::Demo { jobs, seed } => {
             // Worker logs would break up the demo's status line: errors only.

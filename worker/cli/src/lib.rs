@@ -27,7 +27,9 @@ mod daemon;
 mod demo;
 mod dispatch;
 mod logging;
+mod notify;
 mod offline;
+mod render;
 
 pub use cli::Cli;
 pub use config::{Config, ConfigError};

@@ -1,5 +1,5 @@
 //! Reading the data directory directly when no daemon answers, for `tenax stats` and
-//! `tenax dlq list|show`.
+//! `tenax job show` and `tenax dlq list|show`.
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
@@ -74,6 +74,14 @@ pub(crate) fn dead_page(
         answer["next"] = Value::String(next.to_string());
     }
     Ok(answer)
+}
+
+pub(crate) fn job(config: &Config, addr: &str, id: u64) -> Result<Value> {
+    let store = open(config, addr)?;
+    match store.job(JobId::new(id))? {
+        Some((job, state)) => Ok(crate::api::job_json(job, state)),
+        None => bail!("job {id} does not exist (it may have completed, or been purged)"),
+    }
 }
 
 pub(crate) fn dead_job(config: &Config, addr: &str, id: u64) -> Result<Value> {

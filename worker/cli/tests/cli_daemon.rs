@@ -124,7 +124,14 @@ async fn enqueue_deliver_bury_requeue_purge_and_metrics() -> Result<()> {
     let page: Value = serde_json::from_str(&out)?;
     let first = page["jobs"][0]["id"].as_u64().expect("id");
     assert!(page["next"].is_string(), "a full page has a cursor");
-    let (code, out, _) = tenax(&["dlq", "show", "--api", &daemon.addr, &first.to_string()]);
+    let (code, out, _) = tenax(&[
+        "dlq",
+        "show",
+        "--json",
+        "--api",
+        &daemon.addr,
+        &first.to_string(),
+    ]);
     assert_eq!(code, 0);
     assert!(out.contains("HTTP 400"), "{out}");
 
@@ -164,7 +171,7 @@ async fn enqueue_deliver_bury_requeue_purge_and_metrics() -> Result<()> {
     ] {
         assert!(text.contains(metric), "{metric} missing from:\n{text}");
     }
-    let (code, out, _) = tenax(&["breaker", "--api", &daemon.addr]);
+    let (code, out, _) = tenax(&["breaker", "--json", "--api", &daemon.addr]);
     assert_eq!(code, 0);
     assert_eq!(serde_json::from_str::<Value>(&out)?["state"], "closed");
     let (code, out, _) = tenax(&["stats", "--api", &daemon.addr]);
@@ -236,7 +243,7 @@ async fn policy_hot_reload_is_seen_through_the_api() -> Result<()> {
             .expect("error")
             .contains("bsae")
     );
-    let (code, out, _) = tenax(&["policy", "show", "--api", &daemon.addr]);
+    let (code, out, _) = tenax(&["policy", "show", "--json", "--api", &daemon.addr]);
     assert_eq!(code, 0);
     assert!(out.contains("\"version\": 2"), "{out}");
     Ok(())

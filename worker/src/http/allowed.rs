@@ -118,7 +118,7 @@ impl AllowedBases {
             Ok(url)
         } else {
             Err(RequestError::NotAllowed {
-                url: request.url().to_owned(),
+                url: super::redact::redact_url(request.url()),
                 allowed: self.bases.iter().map(|b| b.as_str().to_owned()).collect(),
             })
         }

@@ -198,7 +198,12 @@ impl Inner {
             NetworkFailure::Tls => "TLS handshake failed".to_owned(),
             _ => "request failed".to_owned(),
         };
-        let message = format!("{what} ({}): {}", kind.as_str(), error_chain(err));
+        let mut cause = error_chain(err);
+        // NOTE: reqwest's message quotes the URL, query string included.
+        if let Some(url) = err.url() {
+            cause = super::redact::redact_url_in(&cause, url.as_str());
+        }
+        let message = format!("{what} ({}): {cause}", kind.as_str());
         let input = ClassifyInput::network(kind, &message);
         let class = policy.classify_or_default(&input);
         HandlerError::new(class.unwrap_or(ErrorClass::TRANSIENT), message)

@@ -22,7 +22,7 @@ pub(crate) fn policy(allowed: Arc<AllowedBases>) -> Policy {
         if followed < MAX_REDIRECTS && allowed.allows(attempt.url()) {
             attempt.follow()
         } else {
-            tracing::debug!(to = %attempt.url(), followed, "redirect not followed");
+            tracing::debug!(to = %super::redact::redact_url(attempt.url().as_str()), followed, "redirect not followed");
             attempt.stop()
         }
     })

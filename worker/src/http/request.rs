@@ -17,7 +17,7 @@ use reqwest::header::HeaderMap;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::{RequestError, fields};
+use super::{RequestError, fields, redact};
 
 /// A request body.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +34,10 @@ pub enum HttpBody {
 /// chained setters, then enqueue [`HttpRequest::to_payload`]. The setters do not check
 /// their arguments (so they can chain); [`HttpRequest::check`] and the handler's
 /// `validate`, which runs at enqueue, do.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its `Debug` output shows secret headers and query parameters as `***`, so logging a
+/// request never logs its credentials.
+#[derive(Clone, PartialEq)]
 pub struct HttpRequest {
     method: Method,
     url: String,
@@ -195,7 +198,7 @@ impl HttpRequest {
     /// The URL, parsed and normalised.
     pub(crate) fn parsed_url(&self) -> Result<Url, RequestError> {
         let refuse = |reason: String| RequestError::Url {
-            url: self.url.clone(),
+            url: super::redact::redact_url(&self.url),
             reason,
         };
         let url = Url::parse(&self.url).map_err(|e| refuse(e.to_string()))?;
@@ -216,6 +219,30 @@ impl HttpRequest {
     /// The headers, validated.
     pub(crate) fn header_map(&self) -> Result<HeaderMap, RequestError> {
         fields::header_map(&self.headers)
+    }
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: BTreeMap<&str, &str> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let shown = if redact::is_secret_name(name) {
+                    redact::REDACTED
+                } else {
+                    value.as_str()
+                };
+                (name.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &redact::redact_url(&self.url))
+            .field("headers", &headers)
+            .field("body", &self.body)
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 

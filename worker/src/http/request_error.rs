@@ -22,7 +22,7 @@ pub enum RequestError {
     /// The URL does not parse, or carries credentials.
     #[error("invalid url `{url}`: {reason}")]
     Url {
-        /// The URL as given.
+        /// The URL as given, with its secrets redacted.
         url: String,
         /// Why it is refused.
         reason: String,
@@ -31,7 +31,7 @@ pub enum RequestError {
     /// The URL parses but lies outside every allowed base URL.
     #[error("url `{url}` is outside the allowed base URLs{}", list_bases(.allowed))]
     NotAllowed {
-        /// The URL as given.
+        /// The URL as given, with its secrets redacted.
         url: String,
         /// The configured bases, to show the producer what would be accepted.
         allowed: Vec<String>,

@@ -1,4 +1,4 @@
-//! Bearer-token check for every request (except `/healthz`) when a token is configured.
+//! Bearer-token check for every request (except `/healthz` and `/readyz`) when a token is configured.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -17,7 +17,8 @@ pub(crate) async fn require_token(
     let Some(expected) = state.token.as_deref() else {
         return next.run(request).await;
     };
-    if request.uri().path() == "/healthz" {
+    // Probes (a container's health check, a load balancer) carry no token.
+    if matches!(request.uri().path(), "/healthz" | "/readyz") {
         return next.run(request).await;
     }
     let given = request

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tenax_core::{DeadCursor, DeadFilter, DeadSelector, JobId, JobState};
 
 use super::body;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::jobs::path_id;
 use super::views::{DurationSpec, JobView, TimeSpec};
 use super::{ApiState, blocking};
@@ -18,9 +18,10 @@ const DEFAULT_PAGE: usize = 50;
 /// Largest page.
 const MAX_PAGE: usize = 1_000;
 
-#[derive(Deserialize)]
+/// Which dead jobs: every given field must match.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct FilterSpec {
+pub(crate) struct FilterSpec {
     queue: Option<String>,
     kind: Option<String>,
     class: Option<String>,
@@ -62,7 +63,8 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A page of dead jobs, oldest death first.
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Page {
     jobs: Vec<JobView>,
     /// Pass as `cursor` for the next page; absent on the last one.
@@ -70,6 +72,22 @@ pub(crate) struct Page {
     next: Option<String>,
 }
 
+/// Dead letters, a page at a time.
+#[utoipa::path(get, path = "/v1/dead", tag = "dead letters",
+    params(
+        ("queue" = Option<String>, Query, description = "Only this queue"),
+        ("kind" = Option<String>, Query, description = "Only this kind"),
+        ("class" = Option<String>, Query, description = "Only this final error class"),
+        ("since" = Option<String>, Query, description = "Died at or after (RFC 3339 or Unix ms)"),
+        ("until" = Option<String>, Query, description = "Died before (RFC 3339 or Unix ms)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size; default 50"),
+        ("cursor" = Option<String>, Query, description = "`next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page", body = Page),
+        (status = 400, description = "A bad query", body = ErrorBody),
+        (status = 422, description = "A bad time", body = ErrorBody),
+    ))]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
@@ -113,6 +131,14 @@ pub(crate) async fn list(
     }))
 }
 
+/// One dead letter.
+#[utoipa::path(get, path = "/v1/dead/{id}", tag = "dead letters",
+    params(("id" = u64, Path, description = "The job id")),
+    responses(
+        (status = 200, description = "The dead job", body = JobView),
+        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 404, description = "Not a dead letter", body = ErrorBody),
+    ))]
 pub(crate) async fn show(
     State(state): State<ApiState>,
     id: Result<Path<String>, PathRejection>,
@@ -127,19 +153,30 @@ pub(crate) async fn show(
     }
 }
 
-#[derive(Deserialize)]
+/// Exactly one of `ids`, `filter` or `all: true`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RequeueSpec {
+pub(crate) struct RequeueSpec {
     ids: Option<Vec<u64>>,
     filter: Option<FilterSpec>,
     all: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Requeued {
     requeued: usize,
 }
 
+/// Move dead jobs back to the queue, attempts reset.
+#[utoipa::path(post, path = "/v1/dead/requeue", tag = "dead letters",
+    request_body = RequeueSpec,
+    responses(
+        (status = 200, description = "How many were requeued", body = Requeued),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 404, description = "A given id is not a dead letter; none was requeued", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Not exactly one selector", body = ErrorBody),
+    ))]
 pub(crate) async fn requeue(
     State(state): State<ApiState>,
     body: Result<Bytes, BytesRejection>,
@@ -169,11 +206,19 @@ struct PurgeQuery {
     older_than: Option<DurationSpec>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Purged {
     purged: usize,
 }
 
+/// Delete dead letters older than an age.
+#[utoipa::path(delete, path = "/v1/dead", tag = "dead letters",
+    params(("older_than" = String, Query, description = "An age such as `7d`; `0s` purges all")),
+    responses(
+        (status = 200, description = "How many were deleted", body = Purged),
+        (status = 400, description = "No or a bad age", body = ErrorBody),
+        (status = 422, description = "A bad age", body = ErrorBody),
+    ))]
 pub(crate) async fn purge(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,

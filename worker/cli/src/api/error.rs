@@ -16,15 +16,18 @@ pub(crate) struct ApiError {
     message: String,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
+/// Every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorDetail {
+    /// A stable, machine-readable code such as `invalid_job` or `not_found`.
+    code: String,
+    /// What is wrong, for people.
+    message: String,
 }
 
 impl ApiError {
@@ -78,10 +81,10 @@ impl From<tenax_core::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: Inner {
-                code: self.code,
-                message: &self.message,
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
             },
         };
         (self.status, Json(body)).into_response()

@@ -7,18 +7,22 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tenax_policies::CheckReport;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::views::{StatsView, time};
 use super::{ApiState, blocking};
 use tenax_worker::BreakerView;
 
+/// Counts per queue and state.
+#[utoipa::path(get, path = "/v1/stats", tag = "inspect",
+    responses((status = 200, description = "The counts", body = StatsView)))]
 pub(crate) async fn stats(State(state): State<ApiState>) -> Result<Json<StatsView>, ApiError> {
     let store = state.store.clone();
     let stats = blocking(move || store.stats()).await?;
     Ok(Json(StatsView::from(&stats)))
 }
 
-#[derive(Serialize)]
+/// The live policy.
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct PolicyView {
     version: u64,
     fingerprint: String,
@@ -26,10 +30,15 @@ pub(crate) struct PolicyView {
     loaded_at: String,
     /// Why the latest reload failed; the running version stays in force.
     last_error: Option<String>,
-    /// The effective policy against the defaults, and the retry schedule per class.
+    /// The effective policy against the defaults, and the retry schedule per class
+    /// (as `tenax policy check --json` prints it).
+    #[schema(value_type = Object)]
     report: CheckReport,
 }
 
+/// The live policy: version, fingerprint, last reload error, report.
+#[utoipa::path(get, path = "/v1/policy", tag = "inspect",
+    responses((status = 200, description = "The policy", body = PolicyView)))]
 pub(crate) async fn policy(State(state): State<ApiState>) -> Json<PolicyView> {
     let status = state.policy.status();
     let loaded = state.policy.load();
@@ -43,14 +52,26 @@ pub(crate) async fn policy(State(state): State<ApiState>) -> Json<PolicyView> {
     })
 }
 
+/// The circuit breaker (times in Unix milliseconds).
+#[utoipa::path(get, path = "/v1/breaker", tag = "inspect",
+    responses((status = 200, description = "The breaker", body = Object)))]
 pub(crate) async fn breaker(State(state): State<ApiState>) -> Json<BreakerView> {
     Json(state.breaker.borrow().clone())
 }
 
+/// Liveness: the process answers. No token needed.
+#[utoipa::path(get, path = "/healthz", tag = "probes",
+    responses((status = 200, description = "Alive", body = Object)))]
 pub(crate) async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "inspect",
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 404, description = "Metrics are off", body = ErrorBody),
+    ))]
 pub(crate) async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let Some(render) = state.metrics.clone() else {
         return Err(ApiError::not_found(

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tenax_core::{DedupMode, Enqueued, JobId, NewJob};
 
 use super::body;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::views::{DurationSpec, JobView, TimeSpec};
 use super::{ApiState, blocking};
 use tenax_worker::Error;
@@ -20,48 +20,94 @@ use tenax_worker::Error;
 /// Most jobs in one request.
 pub(crate) const MAX_BATCH: usize = 10_000;
 
-#[derive(Deserialize)]
+/// One job to enqueue.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct JobSpec {
+pub(crate) struct JobSpec {
+    /// The handler that runs it (`http` for the HTTP handler).
     kind: String,
+    /// The job's input; for `http`, the request (`url`, `method`, `headers`, `json` or
+    /// `text`, `timeout`).
     payload: serde_json::Value,
+    /// Default: the daemon's queue (the only one it accepts).
     queue: Option<String>,
+    /// While a live job holds this key, no second one is added.
     dedup_key: Option<String>,
+    /// With `dedup_key`: keep the live job (default) or replace its payload.
     dedup_mode: Option<DedupSpec>,
+    /// When to run it first; not with `delay`.
     run_at: Option<TimeSpec>,
+    /// How long from now to run it first; not with `run_at`.
     delay: Option<DurationSpec>,
 }
 
-#[derive(Deserialize, Clone, Copy)]
+/// `POST /v1/jobs` takes one job, or a batch stored all or nothing. (The handler reads
+/// the body itself, to say where in a batch a job is wrong; this is its shape.)
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum EnqueueRequest {
+    /// One job.
+    One(JobSpec),
+    /// A batch.
+    Batch(Batch),
+}
+
+#[derive(Deserialize, Clone, Copy, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum DedupSpec {
     Keep,
     Replace,
 }
 
-#[derive(Deserialize)]
+/// Jobs stored all or nothing.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Batch {
+pub(crate) struct Batch {
+    /// 1 to 10 000 jobs.
+    #[schema(value_type = Vec<JobSpec>, min_items = 1, max_items = 10000)]
     jobs: Vec<serde_json::Value>,
 }
 
-#[derive(Serialize)]
-struct Accepted {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Accepted {
     id: u64,
     /// `created`, `existing` (a live job held the dedup key) or `replaced` (its payload
     /// was replaced).
+    #[schema(value_type = String)]
     status: &'static str,
 }
 
-#[derive(Serialize)]
-struct BatchAccepted {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct BatchAccepted {
     jobs: Vec<Accepted>,
 }
 
+/// The answer of `POST /v1/jobs`: one acceptance, or one per job of a batch.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(crate) enum EnqueueAnswer {
+    /// For one job.
+    One(Accepted),
+    /// For a batch, in its order.
+    Batch(BatchAccepted),
+}
+
+/// Enqueue one job or a batch.
+#[utoipa::path(post, path = "/v1/jobs", tag = "jobs",
+    request_body = EnqueueRequest,
+    responses(
+        (status = 201, description = "Stored", body = EnqueueAnswer),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Refused; nothing stored", body = ErrorBody),
+        (status = 507, description = "Disk full; nothing stored", body = ErrorBody),
+    ))]
 pub(crate) async fn enqueue(
     State(state): State<ApiState>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<EnqueueAnswer>), ApiError> {
     let value: serde_json::Value = body::json(body)?;
     let is_batch = value.as_object().is_some_and(|o| o.contains_key("jobs"));
     let specs: Vec<(String, serde_json::Value)> = if is_batch {
@@ -92,15 +138,13 @@ pub(crate) async fn enqueue(
     let n = jobs.len() as u64;
     let results = state.store.enqueue_batch_async(jobs).await?;
     tenax_worker::metrics::jobs_enqueued(&state.queue, n);
-    let accepted: Vec<Accepted> = results.iter().map(accepted).collect();
-    let body = if is_batch {
-        serde_json::to_value(BatchAccepted { jobs: accepted })
+    let mut accepted: Vec<Accepted> = results.iter().map(accepted).collect();
+    let answer = if is_batch {
+        EnqueueAnswer::Batch(BatchAccepted { jobs: accepted })
     } else {
-        serde_json::to_value(&accepted[0])
+        EnqueueAnswer::One(accepted.remove(0))
     };
-    let body = body
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "encode", e.to_string()))?;
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 fn accepted(e: &Enqueued) -> Accepted {
@@ -173,6 +217,14 @@ fn new_job(state: &ApiState, spec: JobSpec) -> Result<NewJob, ApiError> {
     Ok(job)
 }
 
+/// A job and its state.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs",
+    params(("id" = u64, Path, description = "The job id")),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+    ))]
 pub(crate) async fn show(
     State(state): State<ApiState>,
     id: Result<Path<String>, PathRejection>,

@@ -12,8 +12,10 @@
 //! | `DELETE /v1/dead?older_than=7d` | purge old dead letters |
 //! | `GET /v1/policy` | the live policy: version, hash, last reload error, report |
 //! | `GET /v1/breaker` | the circuit breaker |
-//! | `GET /healthz` | liveness (no token needed) |
+//! | `GET /healthz` | liveness: the process answers (no token needed) |
+//! | `GET /readyz` | readiness: store writable, worker loop running, policy loaded; 503 with reasons otherwise (no token needed) |
 //! | `GET /metrics` | Prometheus text format |
+//! | `GET /v1/openapi.json` | this API as an OpenAPI document |
 //!
 //! Bad input gets a 4xx with `{"error": {"code", "message"}}` and stores nothing.
 
@@ -23,6 +25,8 @@ mod dead;
 mod error;
 mod info;
 mod jobs;
+mod openapi;
+mod ready;
 mod views;
 
 use std::sync::Arc;
@@ -35,6 +39,8 @@ use tenax_policies::LivePolicy;
 use tokio::sync::watch;
 
 use tenax_worker::{BreakerView, JobValidator};
+
+pub use ready::{Readiness, SpaceCheck};
 
 /// Largest request body unless configured. Default: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
@@ -52,6 +58,7 @@ pub struct ApiState {
     pub(crate) queue: String,
     pub(crate) token: Option<String>,
     pub(crate) metrics: Option<MetricsRender>,
+    pub(crate) readiness: Option<Readiness>,
 }
 
 impl ApiState {
@@ -72,6 +79,7 @@ impl ApiState {
             queue: queue.into(),
             token: None,
             metrics: None,
+            readiness: None,
         }
     }
 
@@ -93,6 +101,16 @@ impl ApiState {
     }
 }
 
+impl ApiState {
+    /// Answers `GET /readyz` with `readiness`'s checks too (without it, only the policy
+    /// is checked).
+    #[must_use]
+    pub fn readiness(mut self, readiness: Readiness) -> Self {
+        self.readiness = Some(readiness);
+        self
+    }
+}
+
 /// The API's routes, with the body limit and the token check in place.
 pub fn router(state: ApiState, body_limit: usize) -> Router {
     Router::new()
@@ -104,7 +122,9 @@ pub fn router(state: ApiState, body_limit: usize) -> Router {
         .route("/v1/dead/{id}", get(dead::show))
         .route("/v1/policy", get(info::policy))
         .route("/v1/breaker", get(info::breaker))
+        .route("/v1/openapi.json", get(openapi::document))
         .route("/healthz", get(info::health))
+        .route("/readyz", get(ready::ready))
         .route("/metrics", get(info::metrics))
         .fallback(|| async {
             error::ApiError::not_found("no such endpoint; see the API table in the README")

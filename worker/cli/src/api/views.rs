@@ -13,7 +13,7 @@ pub(crate) fn time(t: Timestamp) -> String {
 }
 
 /// A point in time as given by a client: RFC 3339, or integer Unix milliseconds.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
 #[serde(untagged)]
 pub(crate) enum TimeSpec {
     Millis(u64),
@@ -39,7 +39,7 @@ impl TimeSpec {
 }
 
 /// A duration as given by a client: "30s", "1h 30m", or integer milliseconds.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
 #[serde(untagged)]
 pub(crate) enum DurationSpec {
     Millis(u64),
@@ -63,13 +63,16 @@ impl DurationSpec {
 }
 
 /// A job as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct JobView {
     id: u64,
     queue: String,
     kind: String,
+    /// `waiting`, `retrying`, `running` or `dead`.
+    #[schema(value_type = String)]
     state: &'static str,
-    /// The payload as JSON when it is JSON, else as text (lossy UTF-8).
+    /// The payload as JSON when it is JSON, else as text (lossy UTF-8); an HTTP
+    /// request's secret headers and query parameters are shown as `***`.
     payload: serde_json::Value,
     attempt: u32,
     crashes: u32,
@@ -82,7 +85,7 @@ pub(crate) struct JobView {
     last_error: Option<ErrorView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ErrorView {
     class: String,
     message: String,
@@ -91,9 +94,12 @@ struct ErrorView {
 
 impl JobView {
     pub(crate) fn new(job: Job, state: JobState) -> Self {
-        let payload = serde_json::from_slice(&job.payload).unwrap_or_else(|_| {
+        let mut payload = serde_json::from_slice(&job.payload).unwrap_or_else(|_| {
             serde_json::Value::String(String::from_utf8_lossy(&job.payload).into_owned())
         });
+        // NOTE: every kind's payload, not only `http`'s: a payload shaped like a request
+        // is shown redacted whatever handler runs it.
+        tenax_worker::http::redact_payload(&mut payload);
         JobView {
             id: job.id.get(),
             queue: job.queue,
@@ -121,14 +127,14 @@ impl JobView {
 }
 
 /// Counts and heads per queue.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct StatsView {
     at: String,
     total: CountsView,
     queues: std::collections::BTreeMap<String, QueueView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct QueueView {
     #[serde(flatten)]
     counts: CountsView,
@@ -136,13 +142,13 @@ struct QueueView {
     next_due: Option<DueView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DueView {
     id: u64,
     run_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CountsView {
     waiting: u64,
     retrying: u64,

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// The `tenax` binary built for these tests.
@@ -19,6 +19,32 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     logs: mpsc::Receiver<String>,
+    /// Every line the daemon wrote, stdout and stderr.
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+/// How to start a daemon beyond its config file.
+#[derive(Default, Clone)]
+pub struct Launch {
+    /// `RUST_LOG`; `None` leaves it unset (the config's `log.level` applies). Default
+    /// (for [`Daemon::start`]): info with the engine quiet.
+    pub rust_log: Option<String>,
+    /// More arguments for `tenax run`.
+    pub args: Vec<String>,
+    /// More environment variables.
+    pub env: Vec<(String, String)>,
+    /// Keep every line the daemon writes, for [`Daemon::output`] (off by default: long
+    /// runs log a lot).
+    pub keep_output: bool,
+}
+
+impl Launch {
+    fn standard() -> Self {
+        Launch {
+            rust_log: Some("info,fjall=warn,lsm_tree=warn".into()),
+            ..Launch::default()
+        }
+    }
 }
 
 impl Daemon {
@@ -36,6 +62,16 @@ impl Daemon {
 
     /// Like [`Daemon::start_in`], with the data directory at `data`.
     pub fn start_at(dir: tempfile::TempDir, data: &std::path::Path, extra: &str) -> Daemon {
+        Self::launch(dir, data, extra, &Launch::standard())
+    }
+
+    /// Like [`Daemon::start_at`], started as `launch` says.
+    pub fn launch(
+        dir: tempfile::TempDir,
+        data: &std::path::Path,
+        extra: &str,
+        launch: &Launch,
+    ) -> Daemon {
         let config = dir.path().join("tenax.toml");
         let text = format!(
             "data_dir = {data:?}\n{extra}\n",
@@ -47,23 +83,44 @@ impl Daemon {
             format!("{text}\n[api]\naddr = \"127.0.0.1:0\"\n")
         };
         std::fs::write(&config, text).expect("write config");
-        let mut child = Command::new(TENAX)
+        let mut command = Command::new(TENAX);
+        command
             .args(["run", "--config"])
             .arg(&config)
-            .env("RUST_LOG", "info,fjall=warn,lsm_tree=warn")
+            .args(&launch.args)
+            .env_remove("RUST_LOG")
             .env_remove("TENAX_API_ADDR")
             .env_remove("TENAX_API_TOKEN")
             .env_remove("TENAX_DATA_DIR")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tenax run");
+            .env_remove("NOTIFY_SOCKET")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(filter) = &launch.rust_log {
+            command.env("RUST_LOG", filter);
+        }
+        for (key, value) in &launch.env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("spawn tenax run");
         let stderr = child.stderr.take().expect("stderr");
+        let stdout = child.stdout.take().expect("stdout");
+        let output = Arc::new(Mutex::new(Vec::new()));
         let (tx, logs) = mpsc::channel();
+        let keep = launch.keep_output;
+        let all = Arc::clone(&output);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
+                if keep {
+                    all.lock().expect("output lock").push(line.clone());
+                }
+                let _ = tx.send(line);
+            }
+        });
+        let all = Arc::clone(&output);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if keep {
+                    all.lock().expect("output lock").push(line);
                 }
             }
         });
@@ -74,17 +131,20 @@ impl Daemon {
             dir,
             config,
             logs,
+            output,
         };
         let line = daemon
             .wait_for_log("tenax is running", Duration::from_secs(30))
             .expect("the daemon started");
+        // Text logs say `api=http://…`, JSON logs `"api":"http://…"`.
         let start = line
             .find("api=http://")
-            .expect("the start-up log names the API")
-            + 4;
+            .map(|i| i + 4)
+            .or_else(|| line.find("\"api\":\"http://").map(|i| i + 7))
+            .expect("the start-up log names the API");
         let url: String = line[start..]
             .chars()
-            .take_while(|c| !c.is_whitespace())
+            .take_while(|c| !c.is_whitespace() && *c != '"')
             .collect();
         daemon.addr = url.trim_start_matches("http://").to_owned();
         daemon.url = url;
@@ -102,6 +162,32 @@ impl Daemon {
                 Err(_) => return None,
             }
         }
+    }
+
+    /// Every line the daemon has written so far, stdout and stderr, if
+    /// [`Launch::keep_output`] was set.
+    pub fn output(&self) -> Vec<String> {
+        self.output.lock().expect("output lock").clone()
+    }
+
+    /// Sends `signal` (a name such as `HUP`) without waiting.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
+    }
+
+    /// Sends SIGTERM and waits for the exit status, keeping the output readable.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        self.wait()
+    }
+
+    /// Waits for the process to exit (after a signal sent earlier: a second SIGTERM
+    /// would make it exit at once).
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().expect("wait for tenax")
     }
 
     /// `GET /v1/stats` of this daemon.
