@@ -66,15 +66,14 @@ pub(crate) async fn read_message(
         {
             return Ok(Some(head));
         }
-        let mut chunk = [0u8; 16 * 1024];
-        let n = stream.read(&mut chunk).await?;
+        buf.reserve(4096);
+        let n = stream.read_buf(buf).await?;
         if n == 0 {
             if buf.is_empty() {
                 return Ok(None);
             }
             bail!("the connection closed in the middle of a message");
         }
-        buf.extend_from_slice(&chunk[..n]);
     }
 }
 
