@@ -1,7 +1,12 @@
 //! `tenax bench`: the standard workloads as one command, with the targets beside the
 //! figures. Each figure is the median of `--runs` runs, each on a fresh directory.
 
+mod api;
+mod daemon;
 mod depth;
+mod downstream;
+mod http1;
+mod load;
 mod report;
 mod store;
 mod worker;
@@ -14,7 +19,7 @@ use clap::Args;
 use report::Figure;
 
 /// Every workload, in the order they run.
-const WORKLOADS: [&str; 8] = [
+const WORKLOADS: [&str; 10] = [
     "fsync",
     "enqueue",
     "enqueue-concurrent",
@@ -23,6 +28,8 @@ const WORKLOADS: [&str; 8] = [
     "latency",
     "retry",
     "depth",
+    "api-enqueue",
+    "http-deliver",
 ];
 
 /// Measure throughput and latency on this machine (a few minutes at full size; `depth`
@@ -30,7 +37,8 @@ const WORKLOADS: [&str; 8] = [
 #[derive(Args, Debug)]
 pub(crate) struct BenchArgs {
     /// Workloads to run, comma-separated or repeated: fsync, enqueue, enqueue-concurrent,
-    /// enqueue-batch, drain, latency, retry, depth. Default: all.
+    /// enqueue-batch, drain, latency, retry, depth, api-enqueue, http-deliver (the last
+    /// two through a real `tenax run` child process). Default: all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Jobs per run for every workload (depth's deep queue too). Default: each
@@ -41,6 +49,10 @@ pub(crate) struct BenchArgs {
     /// concurrency for drain and retry.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Keep-alive connections for api-enqueue's single-job requests; worker concurrency
+    /// of the daemon in api-enqueue and http-deliver.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
     /// Runs per workload; figures are medians.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -66,8 +78,8 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
             );
         }
     }
-    if args.runs == 0 || args.concurrency == 0 {
-        bail!("--runs and --concurrency must be at least 1");
+    if args.runs == 0 || args.concurrency == 0 || args.connections == 0 {
+        bail!("--runs, --concurrency and --connections must be at least 1");
     }
     let _temp;
     let root = match &args.data_dir {
@@ -164,6 +176,28 @@ async fn measure(
                     d.deep_rate,
                     d.reopen.as_secs_f64() * 1000.0,
                     d.rss_mb,
+                ]
+            }
+            "api-enqueue" => {
+                let e =
+                    api::api_enqueue(&dir, size(100_000), size(300_000), args.connections).await?;
+                vec![
+                    e.single_rate,
+                    e.p50_ms,
+                    e.p99_ms,
+                    e.batch_rate,
+                    e.generator_cpu,
+                    e.daemon_cpu,
+                ]
+            }
+            "http-deliver" => {
+                let d = api::http_deliver(&dir, size(200_000), args.connections).await?;
+                vec![
+                    d.rate,
+                    d.downstream_cpu,
+                    d.daemon_cpu,
+                    d.requests as f64,
+                    d.distinct as f64,
                 ]
             }
             _ => bail!("unknown workload `{workload}`"),
@@ -264,6 +298,51 @@ async fn measure(
                 .below(150.0, "< 150 MB"),
             ]
         }
+        "api-enqueue" => {
+            let c = args.connections;
+            vec![
+                Figure::new(
+                    workload,
+                    format!("api-enqueue: 1 job per POST, {c} conns"),
+                    "jobs/s",
+                    next(),
+                )
+                .at_least(33_000.0, ">= 33,000"),
+                Figure::new(workload, "api-enqueue: 1 job per POST, p50", "ms", next()),
+                Figure::new(workload, "api-enqueue: 1 job per POST, p99", "ms", next())
+                    .below(8.0, "< 8 ms"),
+                Figure::new(
+                    workload,
+                    format!(
+                        "api-enqueue: {} jobs per POST, {} conns",
+                        load::BATCH,
+                        load::BATCH_CONNECTIONS
+                    ),
+                    "jobs/s",
+                    next(),
+                ),
+                Figure::new(workload, "api-enqueue: load generator CPU", "%core", next()),
+                Figure::new(workload, "api-enqueue: daemon CPU", "%core", next()),
+            ]
+        }
+        "http-deliver" => vec![
+            Figure::new(
+                workload,
+                format!("http-deliver: concurrency {}", args.connections),
+                "jobs/s",
+                next(),
+            )
+            .at_least(27_000.0, ">= 27,000"),
+            Figure::new(workload, "http-deliver: downstream CPU", "%core", next()),
+            Figure::new(workload, "http-deliver: daemon CPU", "%core", next()),
+            Figure::new(workload, "http-deliver: requests received", "count", next()),
+            Figure::new(
+                workload,
+                "http-deliver: distinct jobs received",
+                "count",
+                next(),
+            ),
+        ],
         _ => Vec::new(),
     })
 }
