@@ -3,6 +3,10 @@
 //! The lock is an OS file lock on `tenax.lock`, released by the kernel when the process
 //! dies (so a `kill -9` never leaves a stale lock). The file also carries the holder's
 //! pid so the second opener's error can name it.
+//!
+//! The lock belongs to the open file, not to the process: a process started while the
+//! store is open holds a copy until it execs (the file is close-on-exec), so the directory
+//! is free again only once such a process has started, even after the store closed.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};

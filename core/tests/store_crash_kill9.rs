@@ -28,6 +28,9 @@
 //! - `TENAX_CRASH_SEED`: the seed of the kill delays and of the child's choices, printed
 //!   by every run (the timing of a kill still varies, so a seed narrows a failure down
 //!   rather than replaying it exactly).
+//!
+//! The tests run in parallel threads of one process, and a started process holds a copy
+//! of every open file of this one until it execs: see [`FILES_COPIED`].
 #![cfg(unix)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,7 +38,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tenax_core::{
@@ -48,6 +51,22 @@ const QUEUES: [&str; 2] = ["mail", "thumbs"];
 /// The parent's own queue for checking that the store takes new work.
 const PROBE_QUEUE: &str = "probe";
 const SIGKILL: i32 = 9;
+
+/// A store is open in this process only under a read guard, and a child is started only
+/// under the write guard.
+///
+/// Why: starting a process copies every open file descriptor into it until it execs
+/// (close-on-exec acts only then), and the store's directory lock is an flock, which
+/// belongs to the open file, not to the process. A child started by one test while
+/// another test had its store open held that store's lock until it exec'd; on a loaded
+/// machine that took long enough for the other test's next open to fail with `Locked`
+/// (or for its own child to fail to open the store).
+static FILES_COPIED: RwLock<()> = RwLock::new(());
+
+/// Held while a store is open (see [`FILES_COPIED`]).
+fn store_open() -> RwLockReadGuard<'static, ()> {
+    FILES_COPIED.read().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// xorshift64: enough randomness for kill delays and the child's choices, and seedable.
 struct Rng(u64);
@@ -202,6 +221,7 @@ struct Run {
     status: ExitStatus,
     lines: Vec<String>,
     stderr: String,
+    pid: u32,
 }
 
 impl Run {
@@ -245,6 +265,9 @@ enum KillAfter {
 /// Starts the child on `dir` and kills it `delay` after `from`.
 fn run_and_kill(dir: &Path, seed: u64, from: KillAfter, delay: Duration) -> Run {
     let exe = std::env::current_exe().expect("path of the test binary");
+    // `spawn` returns once the child has exec'd (or failed to), so the guard covers the
+    // whole time the child holds copies of this process's files (see [`FILES_COPIED`]).
+    let spawning = FILES_COPIED.write().unwrap_or_else(PoisonError::into_inner);
     let mut child = Command::new(exe)
         .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, format!("{seed}:{}", dir.display()))
@@ -253,6 +276,8 @@ fn run_and_kill(dir: &Path, seed: u64, from: KillAfter, delay: Duration) -> Run 
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the child");
+    drop(spawning);
+    let pid = child.id();
     let stdout = child.stdout.take().expect("child stdout");
     let mut stderr = child.stderr.take().expect("child stderr");
     let (events, event) = mpsc::channel();
@@ -295,6 +320,7 @@ fn run_and_kill(dir: &Path, seed: u64, from: KillAfter, delay: Duration) -> Run 
         status,
         lines: reader.join().expect("stdout reader"),
         stderr: stderr_reader.join().expect("stderr reader"),
+        pid,
     }
 }
 
@@ -303,8 +329,20 @@ type Tally = BTreeMap<String, [u64; 4]>;
 
 /// Reopens the store after a kill and checks it (see the module docs). Returns how many
 /// jobs are stored.
-fn check_after_kill(dir: &Path, acked: &BTreeSet<JobId>, completing: &BTreeSet<JobId>) -> usize {
-    let store = Store::open(dir, options()).expect("reopen after the kill");
+fn check_after_kill(
+    run: &Run,
+    dir: &Path,
+    acked: &BTreeSet<JobId>,
+    completing: &BTreeSet<JobId>,
+) -> usize {
+    let _open = store_open();
+    let store = Store::open(dir, options()).unwrap_or_else(|e| {
+        panic!(
+            "reopen after the kill: {e:?} (this process is {}, the killed child was {})",
+            std::process::id(),
+            run.pid
+        )
+    });
 
     // Every id handed out so far is below this one.
     let probe = store
@@ -387,7 +425,10 @@ fn a_killed_worker_loses_no_acknowledged_job() {
     let mut rng = Rng::new(seed);
     let dir = tempfile::tempdir().expect("temp dir");
     // The store exists before the first kill; killing its creation is the next test.
-    drop(Store::open(dir.path(), options()).expect("create the store"));
+    {
+        let _open = store_open();
+        drop(Store::open(dir.path(), options()).expect("create the store"));
+    }
 
     let (mut acked, mut completing) = (BTreeSet::new(), BTreeSet::new());
     let mut while_opening = 0u64;
@@ -404,7 +445,7 @@ fn a_killed_worker_loses_no_acknowledged_job() {
         acked.extend(run.ids("acked"));
         completing.extend(run.ids("completing"));
         while_opening += u64::from(!run.opened());
-        stored = check_after_kill(dir.path(), &acked, &completing);
+        stored = check_after_kill(&run, dir.path(), &acked, &completing);
     }
     assert!(
         while_opening < kills,
@@ -433,7 +474,7 @@ fn a_kill_while_creating_the_store_leaves_a_directory_that_opens() {
         run.assert_killed();
         let acked = run.ids("acked").collect();
         let completing = run.ids("completing").collect();
-        check_after_kill(dir.path(), &acked, &completing);
+        check_after_kill(&run, dir.path(), &acked, &completing);
     }
 }
 
@@ -445,6 +486,7 @@ fn a_leftover_marker_temp_file_does_not_make_the_directory_foreign() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("tenax.lock"), "4242\n").expect("lock file");
     std::fs::write(dir.path().join("STORE.tmp"), "").expect("marker temp file");
+    let _open = store_open();
     let store = Store::open(dir.path(), options()).expect("open after a kill at creation");
     store
         .enqueue(NewJob::new("k", Vec::new()))
