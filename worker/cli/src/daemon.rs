@@ -60,6 +60,7 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
 
     let store = open_store(&config)?;
     let schedules = config.schedules().context("the schedules")?;
+    let scheduler = Scheduler::load(store.clone(), schedules.clone());
     let policy = load_policy(&config)?;
     tenax_worker::metrics::watch_policy(&policy);
     let _watcher = match &config.policy_file {
@@ -142,7 +143,7 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
     drop(loaded);
 
     let (scheduler_stop, stopped) = tokio::sync::watch::channel(false);
-    let scheduler = tokio::spawn(Scheduler::new(store.clone(), schedules).run(stopped));
+    let scheduler = tokio::spawn(scheduler.run(stopped));
 
     let signals = stop.clone();
     let unready = readiness.clone();

@@ -16,23 +16,34 @@ const RETRY_AFTER_ERROR: Duration = Duration::from_secs(5);
 pub(crate) struct Scheduler {
     store: Arc<dyn JobStore>,
     schedules: Vec<Schedule>,
+    /// Each schedule's mark, as stored; `None` while the store cannot be read.
+    marks: Vec<Option<Mark>>,
 }
 
 impl Scheduler {
-    pub(crate) fn new(store: Arc<dyn JobStore>, schedules: Vec<Schedule>) -> Self {
-        Scheduler { store, schedules }
+    /// Reads (or, for a new schedule, stores) each schedule's mark, before the daemon
+    /// says it is running: from then on `GET /v1/schedules` shows where each stands.
+    pub(crate) fn load(store: Arc<dyn JobStore>, schedules: Vec<Schedule>) -> Self {
+        let mut scheduler = Scheduler {
+            store,
+            schedules,
+            marks: Vec::new(),
+        };
+        scheduler.marks = scheduler
+            .schedules
+            .iter()
+            .map(|s| scheduler.load_mark(s))
+            .collect();
+        scheduler
     }
 
     /// Runs until `stop` turns true (or its sender goes). Each round fires what is due
     /// by the store's clock and sleeps (tokio time) until the earliest next tick.
-    pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) {
         if self.schedules.is_empty() {
             return;
         }
-        let mut marks: Vec<Option<Mark>> = Vec::with_capacity(self.schedules.len());
-        for s in &self.schedules {
-            marks.push(self.load_mark(s));
-        }
+        let mut marks = std::mem::take(&mut self.marks);
         loop {
             if *stop.borrow() {
                 return;
