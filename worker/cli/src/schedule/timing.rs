@@ -64,7 +64,7 @@ impl Timing {
 
     /// An interval of at least [`MIN_EVERY`], in whole milliseconds.
     pub(crate) fn every(every: Duration) -> Result<Timing, String> {
-        if every < MIN_EVERY || every.subsec_nanos() % 1_000_000 != 0 {
+        if every < MIN_EVERY || !every.subsec_nanos().is_multiple_of(1_000_000) {
             return Err(format!(
                 "must be at least 1s, in whole milliseconds, got {}",
                 humantime::format_duration(every)
