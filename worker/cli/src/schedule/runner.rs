@@ -74,7 +74,12 @@ impl Scheduler {
             let sleep = tokio::time::sleep(sleep.min(Duration::from_secs(86_400 * 365)));
             tokio::select! {
                 () = sleep => {}
-                _ = stop.changed() => {}
+                changed = stop.changed() => {
+                    // The daemon dropped its end: stop too.
+                    if changed.is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
@@ -150,5 +155,85 @@ impl Scheduler {
         tenax_worker::metrics::jobs_enqueued(&s.queue, created as u64);
         tracing::info!(schedule = %s.name, ticks = due.len(), tick = %latest, "scheduled job enqueued");
         Ok(new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::Timing;
+    use tenax_core::{Store, StoreOptions};
+    use tenax_worker::TokioClock;
+
+    /// 2026-01-01T00:00:00.500Z: half a second before a whole-second tick.
+    const T0: u64 = 1_767_225_600_500;
+
+    fn every_second() -> Schedule {
+        Schedule {
+            name: "s".into(),
+            timing: Timing::every(Duration::from_secs(1)).expect("valid"),
+            timing_text: "every 1s".into(),
+            catch_up: CatchUp::One,
+            queue: tenax_core::DEFAULT_QUEUE.into(),
+            kind: "k".into(),
+            payload: b"{}".to_vec(),
+        }
+    }
+
+    fn open(dir: &std::path::Path) -> Arc<dyn JobStore> {
+        let clock = Arc::new(TokioClock::new(Timestamp::from_millis(T0)));
+        Arc::new(Store::open(dir, StoreOptions::default().clock(clock)).expect("open"))
+    }
+
+    /// Every tick's dedup key, in the order the jobs were enqueued.
+    fn tick_keys(store: &dyn JobStore) -> Vec<String> {
+        let claimed = store
+            .claim(tenax_core::DEFAULT_QUEUE, 1_000)
+            .expect("claim");
+        claimed
+            .into_iter()
+            .map(|c| c.job.dedup_key.expect("a tick's key"))
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_scheduler_fires_each_tick_once_on_the_store_clock_and_stops() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        let scheduler = Scheduler::load(store.clone(), vec![every_second()]);
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(scheduler.run(stopped));
+        // Paused time: ten and a quarter seconds pass at once, waking it at each tick.
+        tokio::time::sleep(Duration::from_millis(10_250)).await;
+        stop.send(true).expect("the task listens");
+        tokio::time::timeout(Duration::from_secs(1), task)
+            .await
+            .expect("stops at once")
+            .expect("no panic");
+        let keys = tick_keys(store.as_ref());
+        let expected: Vec<String> = (1..=10)
+            .map(|s| format!("schedule:s:{}", T0 - 500 + s * 1_000))
+            .collect();
+        assert_eq!(keys, expected, "one job per tick, none before its time");
+        let mark = Mark::decode(&store.state("schedule:s").expect("read").expect("stored"));
+        assert_eq!(mark.and_then(|m| m.last_fired), Some(T0 - 500 + 10_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_schedule_fires_nothing_for_the_past_and_a_restart_nothing_twice() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        // Loading stores "covered until now" at once.
+        drop(Scheduler::load(store.clone(), vec![every_second()]));
+        let mark = Mark::decode(&store.state("schedule:s").expect("read").expect("stored"))
+            .expect("a mark");
+        assert_eq!((mark.covered, mark.last_fired), (T0, None));
+        // A second start a moment later (no tick in between) enqueues nothing.
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(Scheduler::load(store.clone(), vec![every_second()]).run(stopped));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        stop.send(true).expect("the task listens");
+        task.await.expect("no panic");
+        assert!(tick_keys(store.as_ref()).is_empty());
     }
 }
