@@ -18,7 +18,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
 use serde_json::Value;
-use support::daemon::{Daemon, eventually};
+use support::daemon::{Daemon, eventually, tenax};
 use tenax_core::{Store, StoreOptions};
 
 const HOUR_MS: u64 = 3_600_000;
@@ -150,6 +150,31 @@ async fn after_a_long_stop_one_catch_up_job_fires_for_the_latest_missed_tick() -
     );
     assert!(listed[0]["last_fired"].is_string(), "{listed}");
     assert!(listed[0]["next_fire"].is_string(), "{listed}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenax_schedule_list_shows_the_last_fired_tick_and_the_next_fire_time() -> Result<()> {
+    let (base, _) = refusing_downstream().await;
+    let daemon = Daemon::start(&config(&base, "one"));
+    let (code, out, err) = tenax(&["schedule", "list", "--api", &daemon.addr]);
+    assert_eq!(code, 0, "{err}");
+    for shown in [
+        "hourly",
+        "every 1h",
+        "last fired",
+        "next fire",
+        "http on queue default",
+    ] {
+        assert!(out.contains(shown), "{shown:?} in {out}");
+    }
+    let (code, out, err) = tenax(&["schedule", "list", "--json", "--api", &daemon.addr]);
+    assert_eq!(code, 0, "{err}");
+    let listed: Value = serde_json::from_str(&out)?;
+    assert_eq!(listed[0]["timing"], "every 1h", "{listed}");
+    assert!(listed[0]["last_fired"].is_null(), "not fired yet: {listed}");
+    let next: jiff::Timestamp = listed[0]["next_fire"].as_str().expect("a time").parse()?;
+    assert_eq!(next.as_millisecond() % 3_600_000, 0, "on the hour: {next}");
     Ok(())
 }
 
