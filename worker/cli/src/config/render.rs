@@ -176,14 +176,14 @@ const SCHEDULES_DOC: &str = "\
 #   name = \"reconcile\"        unique; required
 #   cron = \"0 * * * *\"        a cron expression: 5 fields, or 6 with seconds first; or instead
 #   every = \"15m\"             an interval of at least 1s; ticks fall on its multiples since
-#                            1970-01-01 UTC
+#                             1970-01-01 UTC
 #   timezone = \"UTC\"          the wall clock `cron` is read on (an IANA name); default \"UTC\"
 #   queue = \"default\"         default: `worker.queue`, the queue this daemon serves
 #   kind = \"http\"             the job kind; required
 #   payload = { method = \"POST\", url = \"http://127.0.0.1:32400/reconcile\" }
-#                            the job's payload (a table, sent as JSON); default {}
+#                             the job's payload (a table, sent as JSON); default {}
 #   catch_up = \"one\"          after a stop that missed ticks: \"one\" job for the latest of
-#                            them, or \"all\" (one per missed tick, at most the latest 1000)
+#                             them, or \"all\" (one per missed tick, at most the latest 1000)
 ";
 
 fn schedules(out: &mut String, list: Option<&Vec<toml::Value>>) {
@@ -191,8 +191,16 @@ fn schedules(out: &mut String, list: Option<&Vec<toml::Value>>) {
     out.push_str(SCHEDULES_DOC);
     for entry in list.into_iter().flatten() {
         out.push_str("\n[[schedules]]\n");
-        for (key, value) in entry.as_table().into_iter().flatten() {
-            out.push_str(&format!("{} = {value}\n", toml_key(key)));
+        let table = entry.as_table();
+        // Every key of `ScheduleSection`, in the order people write them (the round-trip
+        // test in `tests.rs` fails if one is left out).
+        let order = [
+            "name", "cron", "every", "timezone", "queue", "kind", "payload", "catch_up",
+        ];
+        for key in order {
+            if let Some(value) = table.and_then(|t| t.get(key)) {
+                out.push_str(&format!("{key} = {value}\n"));
+            }
         }
     }
 }
