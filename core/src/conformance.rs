@@ -73,6 +73,10 @@ pub fn cases<B: Backend>() -> Vec<(&'static str, Case<B>)> {
         ("batch_enqueue_is_all_or_nothing", batch_all_or_nothing::<B>),
         ("dead_letters_filter_page_requeue_purge", dead_letters::<B>),
         ("worker_state_rides_with_outcomes", worker_state::<B>),
+        (
+            "enqueue_with_state_stores_both_or_neither",
+            enqueue_with_state::<B>,
+        ),
         ("listen_fires_on_enqueue", listen_fires::<B>),
         ("async_enqueue_matches_blocking_enqueue", async_enqueue::<B>),
         (
@@ -484,6 +488,62 @@ fn worker_state<B: Backend>(b: &mut B) -> Result<()> {
     };
     s.retry(&c.lease, s.now(), err("unavailable", s.now()), Some(update))?;
     assert_eq!(s.state("breaker")?.as_deref(), Some(&b"open"[..]));
+    Ok(())
+}
+
+/// A scheduler's tick: its job and its last-fired mark land together or not at all,
+/// across a reopen, and a deduplicated tick still moves the mark.
+fn enqueue_with_state<B: Backend>(b: &mut B) -> Result<()> {
+    let tick = |n: u8| {
+        (
+            job("a").with_dedup_key(format!("tick-{n}"), DedupMode::KeepExisting),
+            [n],
+        )
+    };
+    {
+        let s = b.open(clock());
+        let (first, mark) = tick(1);
+        let bad = NewJob::new("", b"x".to_vec());
+        let update = StateUpdate {
+            key: "schedule",
+            value: &mark,
+        };
+        let r = s.enqueue_with_state(vec![first, bad], update);
+        assert!(matches!(r, Err(Error::InvalidJob(_))), "got {r:?}");
+        assert_eq!(
+            s.state("schedule")?,
+            None,
+            "a refused enqueue stores no state"
+        );
+        assert_eq!(s.stats()?.total.enqueued, 0, "nor any job");
+
+        let (first, mark) = tick(1);
+        let update = StateUpdate {
+            key: "schedule",
+            value: &mark,
+        };
+        let out = s.enqueue_with_state(vec![first], update)?;
+        assert!(matches!(out[..], [Enqueued::Created(_)]), "got {out:?}");
+    }
+    // Reopened as after a crash: the acknowledged write holds both.
+    let s = b.open(clock());
+    assert_eq!(s.state("schedule")?.as_deref(), Some(&[1u8][..]));
+    assert_eq!(s.stats()?.total.waiting, 1);
+    let (again, _) = tick(1);
+    let out = s.enqueue_with_state(
+        vec![again],
+        StateUpdate {
+            key: "schedule",
+            value: &[2],
+        },
+    )?;
+    assert!(matches!(out[..], [Enqueued::Existing(_)]), "got {out:?}");
+    assert_eq!(s.state("schedule")?.as_deref(), Some(&[2u8][..]));
+    assert_eq!(
+        s.stats()?.total.waiting,
+        1,
+        "the tick's key held: no second job"
+    );
     Ok(())
 }
 

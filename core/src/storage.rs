@@ -28,6 +28,13 @@ pub trait JobStore: Send + Sync + 'static {
     fn now(&self) -> Timestamp;
     /// Stores jobs durably; all or none.
     fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>>;
+    /// Stores jobs durably together with a named worker value, in one write: both or
+    /// neither (see [`Store::enqueue_with_state`]).
+    fn enqueue_with_state(
+        &self,
+        jobs: Vec<NewJob>,
+        state: StateUpdate<'_>,
+    ) -> Result<Vec<Enqueued>>;
     /// Stores jobs durably, for async callers: must not wait for the disk sync on the
     /// calling thread. The request is made when this is called; dropping the future
     /// does not withdraw it.
@@ -90,6 +97,13 @@ impl JobStore for Store {
     }
     fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
         Store::enqueue_batch(self, jobs)
+    }
+    fn enqueue_with_state(
+        &self,
+        jobs: Vec<NewJob>,
+        state: StateUpdate<'_>,
+    ) -> Result<Vec<Enqueued>> {
+        Store::enqueue_with_state(self, jobs, state)
     }
     fn enqueue_batch_async(&self, jobs: Vec<NewJob>) -> EnqueueFuture {
         Box::pin(Store::enqueue_batch_async(self, jobs))

@@ -29,7 +29,28 @@ use crate::NewJob;
 const GATHER_WAIT: Duration = Duration::from_micros(200);
 
 /// Writes a group of requests and makes it durable: one outcome per request, in order.
-pub(super) type WriteDurably = Arc<dyn Fn(Vec<Vec<NewJob>>) -> Vec<Outcome> + Send + Sync>;
+pub(super) type WriteDurably = Arc<dyn Fn(Vec<Request>) -> Vec<Outcome> + Send + Sync>;
+
+/// One caller's enqueue: its jobs, and a named worker value written in the same batch
+/// (a scheduler's last fired tick), so that both land or neither does.
+pub(super) struct Request {
+    pub(super) jobs: Vec<NewJob>,
+    /// Key and value, as in [`StateUpdate`](crate::StateUpdate).
+    pub(super) state: Option<(String, Vec<u8>)>,
+}
+
+impl Request {
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.jobs.len()
+    }
+}
+
+impl From<Vec<NewJob>> for Request {
+    fn from(jobs: Vec<NewJob>) -> Self {
+        Request { jobs, state: None }
+    }
+}
 
 /// Stops the thread when the last store handle goes, after it has written every request
 /// queued before.
@@ -49,7 +70,7 @@ struct Queue {
 
 #[derive(Default)]
 struct State {
-    requests: Vec<(Vec<NewJob>, Completer)>,
+    requests: Vec<(Request, Completer)>,
     /// The committer sleeps until this flag's condition holds (so that callers notify
     /// only when it waits for them, not on every request).
     waiting: Wait,
@@ -86,20 +107,21 @@ impl Committer {
     /// A blocking caller's request: queued like any other, and waited for. On the
     /// committer's own thread (a waker that enqueues as it is woken) waiting would wait
     /// for itself, so there the request is written at once, as a group of its own.
-    pub(super) fn run(&self, jobs: Vec<NewJob>) -> Outcome {
+    pub(super) fn run(&self, request: impl Into<Request>) -> Outcome {
+        let request = request.into();
         if self.thread.as_ref().map(|t| t.thread().id()) == Some(std::thread::current().id()) {
-            let mut outcomes = (self.write)(vec![jobs]);
+            let mut outcomes = (self.write)(vec![request]);
             return outcomes.pop().expect("one outcome per request");
         }
-        self.submit(jobs).wait()
+        self.submit(request).wait()
     }
 
     /// Queues an enqueue request; the returned completion settles once it is written
     /// (and synced, with sync durability). Dropping the completion does not withdraw it.
-    pub(super) fn submit(&self, jobs: Vec<NewJob>) -> Completion {
+    pub(super) fn submit(&self, request: impl Into<Request>) -> Completion {
         let (completer, completion) = completion::pair();
         let mut st = self.queue.lock();
-        st.requests.push((jobs, completer));
+        st.requests.push((request.into(), completer));
         let wake = match st.waiting {
             Wait::Busy => false,
             Wait::ForAny => true,
@@ -128,7 +150,7 @@ impl Drop for Committer {
 }
 
 impl Queue {
-    fn serve(&self, write: &dyn Fn(Vec<Vec<NewJob>>) -> Vec<Outcome>) {
+    fn serve(&self, write: &dyn Fn(Vec<Request>) -> Vec<Outcome>) {
         while let Some(group) = self.next_group() {
             // A panic (in the write, or in a caller's waker) drops the unsettled
             // completers, which fails their futures with an error; the thread lives on
@@ -153,7 +175,7 @@ impl Queue {
 
     /// Waits for requests, gathers briefly until the expected callers are back, and
     /// takes them all. `None` once stopped with nothing left to write.
-    fn next_group(&self) -> Option<Vec<(Vec<NewJob>, Completer)>> {
+    fn next_group(&self) -> Option<Vec<(Request, Completer)>> {
         let mut st = self.lock();
         while st.requests.is_empty() {
             if st.stop {
@@ -276,7 +298,7 @@ mod tests {
     #[test]
     fn no_blocking_caller_of_a_panicking_group_is_left_waiting() {
         let committer = Arc::new(
-            Committer::start(Arc::new(|reqs: Vec<Vec<NewJob>>| {
+            Committer::start(Arc::new(|reqs: Vec<Request>| {
                 assert!(reqs.iter().all(|r| r.len() != 3), "boom");
                 echo()(reqs)
             }))

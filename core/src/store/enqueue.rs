@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 
+use super::committer::Request;
 use super::completion::{self, Completion, Outcome};
 use super::{Batch, Shared, Store, WriteState};
 
 use crate::keys::DuePos;
-use crate::{DedupMode, Enqueued, Job, JobId, NewJob, Result};
+use crate::{DedupMode, Enqueued, Job, JobId, NewJob, Result, StateUpdate};
 
 impl Store {
     /// Stores one job. Returns once it is on disk (with [`Durability::Sync`]); concurrent
@@ -23,6 +24,22 @@ impl Store {
     pub fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
         self.shared.admit(&jobs)?;
         self.committer.run(jobs)
+    }
+
+    /// [`enqueue_batch`](Store::enqueue_batch) with a named worker value in the same write:
+    /// the jobs and the value are stored together or not at all. A scheduler stores its
+    /// last fired tick this way, so a crash can neither lose a tick's job nor fire the
+    /// tick again. The value is written even when every job was deduplicated.
+    pub fn enqueue_with_state(
+        &self,
+        jobs: Vec<NewJob>,
+        state: StateUpdate<'_>,
+    ) -> Result<Vec<Enqueued>> {
+        self.shared.admit(&jobs)?;
+        self.committer.run(Request {
+            jobs,
+            state: Some((state.key.to_owned(), state.value.to_owned())),
+        })
     }
 
     /// [`enqueue`](Store::enqueue) for async callers: the future resolves once the job is
@@ -82,7 +99,7 @@ impl Shared {
     /// Writes a group of enqueue requests as one batch and waits until it is durable;
     /// one outcome per request. A failed sync fails every request of the group: none of
     /// them may be acknowledged, though the batch may yet reach the disk.
-    pub(super) fn write_durably(&self, requests: Vec<Vec<NewJob>>) -> Vec<Outcome> {
+    pub(super) fn write_durably(&self, requests: Vec<Request>) -> Vec<Outcome> {
         let (outcomes, ticket) = self.write_group(requests);
         let synced = match ticket {
             Some(t) => self.durable(t),
@@ -94,13 +111,18 @@ impl Shared {
     /// Writes a group of enqueue requests as one batch; one outcome per request, and the
     /// group-commit ticket to wait for. A failed write fails every request of the group
     /// (the batch was all or nothing, so none of them was stored).
-    fn write_group(&self, requests: Vec<Vec<NewJob>>) -> (Vec<Outcome>, Option<u64>) {
-        let sizes: Vec<usize> = requests.iter().map(Vec::len).collect();
+    fn write_group(&self, requests: Vec<Request>) -> (Vec<Outcome>, Option<u64>) {
+        let sizes: Vec<usize> = requests.iter().map(|r| r.jobs.len()).collect();
         let written = (|| -> Result<(Vec<Enqueued>, u64)> {
             let mut st = self.lock();
             let mut staging = Staging::new(self);
-            for job in requests.into_iter().flatten() {
-                staging.add(&mut st, job)?;
+            for request in requests {
+                for job in request.jobs {
+                    staging.add(&mut st, job)?;
+                }
+                if let Some((key, value)) = &request.state {
+                    staging.batch.put_state(StateUpdate { key, value });
+                }
             }
             staging.commit(&mut st)
         })();

@@ -87,6 +87,11 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Periodic jobs (`[[schedules]]` in the configuration).
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
     /// Policy scripts: check one offline, or show the daemon's.
     Policy {
         #[command(subcommand)]
@@ -233,6 +238,18 @@ pub(crate) enum DlqCommand {
         /// The age ("7d", "12h"; "0s" purges every dead job).
         #[arg(long, value_name = "AGE")]
         older_than: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ScheduleCommand {
+    /// Each schedule with its last fired tick and next fire time.
+    List {
+        #[command(flatten)]
+        target: Target,
+        /// Print the JSON answer instead of text for people.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -294,6 +294,16 @@ pub(crate) async fn breaker(target: &Target, as_json: bool) -> Result<()> {
     print_text(&render::breaker(&view, &Style::for_stdout()))
 }
 
+/// `tenax schedule list`: `GET /v1/schedules`.
+pub(crate) async fn schedule_list(target: &Target, as_json: bool) -> Result<()> {
+    let daemon = Daemon::resolve(target)?;
+    let view = daemon.client.get("/v1/schedules").await?;
+    if as_json {
+        return print_json(&view);
+    }
+    print_text(&render::schedules(&view, &Style::for_stdout()))
+}
+
 pub(crate) async fn policy_show(target: &Target, as_json: bool) -> Result<()> {
     let daemon = Daemon::resolve(target)?;
     let policy = daemon.client.get("/v1/policy").await?;

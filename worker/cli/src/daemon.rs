@@ -18,6 +18,7 @@ use tenax_worker::{Worker, shutdown_signal};
 use crate::api::{self, ApiState, Readiness};
 use crate::config::Config;
 use crate::notify::notify;
+use crate::schedule::Scheduler;
 
 /// How `tenax run` runs, beyond the configuration file.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +59,8 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
     });
 
     let store = open_store(&config)?;
+    let schedules = config.schedules().context("the schedules")?;
+    let scheduler = Scheduler::load(store.clone(), schedules.clone());
     let policy = load_policy(&config)?;
     tenax_worker::metrics::watch_policy(&policy);
     let _watcher = match &config.policy_file {
@@ -107,7 +110,8 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
     )
     .token(config.api.token.clone())
     .metrics(render)
-    .readiness(readiness.clone());
+    .readiness(readiness.clone())
+    .schedules(schedules.clone());
     let listener = tokio::net::TcpListener::bind(config.api.addr)
         .await
         .with_context(|| format!("bind the API to {}", config.api.addr))?;
@@ -138,8 +142,12 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
     }
     drop(loaded);
 
+    let (scheduler_stop, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(scheduler.run(stopped));
+
     let signals = stop.clone();
     let unready = readiness.clone();
+    let stop_scheduler = scheduler_stop.clone();
     tokio::spawn(async move {
         if shutdown_signal().await.is_err() {
             return;
@@ -147,6 +155,7 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
         tracing::info!("shutting down: finishing running jobs (a second signal exits at once)");
         unready.stopping();
         notify("STOPPING=1");
+        let _ = stop_scheduler.send(true);
         signals.shutdown();
         if shutdown_signal().await.is_ok() {
             tracing::warn!(
@@ -167,6 +176,10 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
         .await
         .context("the worker task failed")?
         .context("the worker stopped on a store error")?;
+    let _ = scheduler_stop.send(true);
+    if scheduler.await.is_err() {
+        tracing::warn!("the scheduler task failed");
+    }
     let _ = api_stop_tx.send(());
     match tokio::time::timeout(Duration::from_secs(5), api).await {
         Ok(Ok(Err(err))) => tracing::warn!(%err, "the API server stopped with an error"),

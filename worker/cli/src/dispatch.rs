@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, ConfigCommand, DlqCommand, JobCommand, PolicyCommand};
+use crate::cli::{
+    Cli, Command, ConfigCommand, DlqCommand, JobCommand, PolicyCommand, ScheduleCommand,
+};
 use crate::config::{self, Config};
 use crate::{bench, commands, daemon, demo, logging};
 
@@ -57,6 +59,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
         Command::Breaker { target, json } => commands::breaker(&target, json).await?,
+        Command::Schedule {
+            command: ScheduleCommand::List { target, json },
+        } => commands::schedule_list(&target, json).await?,
         Command::Policy { command } => match command {
             PolicyCommand::Check { file, json } => return policy_check(&file, json),
             PolicyCommand::Show { target, json } => commands::policy_show(&target, json).await?,

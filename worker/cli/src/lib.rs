@@ -30,6 +30,7 @@ mod logging;
 mod notify;
 mod offline;
 mod render;
+mod schedule;
 
 pub use cli::Cli;
 pub use config::{Config, ConfigError};

@@ -40,6 +40,14 @@ impl JobStore for CountingStore {
         self.tick();
         self.inner.enqueue_batch(jobs)
     }
+    fn enqueue_with_state(
+        &self,
+        jobs: Vec<NewJob>,
+        state: StateUpdate<'_>,
+    ) -> Result<Vec<Enqueued>> {
+        self.tick();
+        self.inner.enqueue_with_state(jobs, state)
+    }
     fn enqueue_batch_async(&self, jobs: Vec<NewJob>) -> EnqueueFuture {
         self.tick();
         Box::pin(self.inner.enqueue_batch_async(jobs))

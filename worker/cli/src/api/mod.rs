@@ -12,6 +12,7 @@
 //! | `DELETE /v1/dead?older_than=7d` | purge old dead letters |
 //! | `GET /v1/policy` | the live policy: version, hash, last reload error, report |
 //! | `GET /v1/breaker` | the circuit breaker |
+//! | `GET /v1/schedules` | the periodic jobs: last fired tick, next fire time |
 //! | `GET /healthz` | liveness: the process answers (no token needed) |
 //! | `GET /readyz` | readiness: store writable, worker loop running, policy loaded; 503 with reasons otherwise (no token needed) |
 //! | `GET /metrics` | Prometheus text format |
@@ -27,6 +28,7 @@ mod info;
 mod jobs;
 mod openapi;
 mod ready;
+mod schedules;
 mod views;
 
 use std::sync::Arc;
@@ -59,6 +61,7 @@ pub struct ApiState {
     pub(crate) token: Option<String>,
     pub(crate) metrics: Option<MetricsRender>,
     pub(crate) readiness: Option<Readiness>,
+    pub(crate) schedules: Arc<Vec<crate::schedule::Schedule>>,
 }
 
 impl ApiState {
@@ -80,6 +83,7 @@ impl ApiState {
             token: None,
             metrics: None,
             readiness: None,
+            schedules: Arc::new(Vec::new()),
         }
     }
 
@@ -102,6 +106,13 @@ impl ApiState {
 }
 
 impl ApiState {
+    /// Serves `GET /v1/schedules` for these schedules (the daemon's `[[schedules]]`).
+    #[must_use]
+    pub(crate) fn schedules(mut self, schedules: Vec<crate::schedule::Schedule>) -> Self {
+        self.schedules = Arc::new(schedules);
+        self
+    }
+
     /// Answers `GET /readyz` with `readiness`'s checks too (without it, only the policy
     /// is checked).
     #[must_use]
@@ -122,6 +133,7 @@ pub fn router(state: ApiState, body_limit: usize) -> Router {
         .route("/v1/dead/{id}", get(dead::show))
         .route("/v1/policy", get(info::policy))
         .route("/v1/breaker", get(info::breaker))
+        .route("/v1/schedules", get(schedules::list))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/healthz", get(info::health))
         .route("/readyz", get(ready::ready))

@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{dead, info, jobs, ready};
+use super::{dead, info, jobs, ready, schedules};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,7 @@ use super::{dead, info, jobs, ready};
         info::stats,
         info::policy,
         info::breaker,
+        schedules::list,
         info::health,
         info::metrics,
         dead::list,

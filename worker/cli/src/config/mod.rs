@@ -40,6 +40,51 @@ pub struct Config {
     pub(crate) http: HttpSection,
     pub(crate) store: StoreSection,
     pub(crate) log: LogSection,
+    /// `[[schedules]]`: periodic jobs. Default: none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) schedules: Vec<ScheduleSection>,
+}
+
+/// One `[[schedules]]` entry: when (`cron` + `timezone`, or `every`) and the job
+/// template each tick enqueues.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScheduleSection {
+    pub(crate) name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cron: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) timezone: Option<String>,
+    #[serde(default, with = "every", skip_serializing_if = "Option::is_none")]
+    pub(crate) every: Option<Duration>,
+    /// Default: the queue the daemon serves (`worker.queue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) queue: Option<String>,
+    pub(crate) kind: String,
+    #[serde(default)]
+    pub(crate) payload: toml::Table,
+    #[serde(default)]
+    pub(crate) catch_up: crate::schedule::CatchUp,
+}
+
+/// `every`: a duration when present.
+mod every {
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::duration::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        super::duration::deserialize(d).map(Some)
+    }
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +171,7 @@ impl Default for Config {
             http: HttpSection::default(),
             store: StoreSection::default(),
             log: LogSection::default(),
+            schedules: Vec::new(),
         }
     }
 }
@@ -327,6 +373,14 @@ impl Config {
             connect_timeout: self.http.connect_timeout,
             ..tenax_worker::http::HttpConfig::default()
         }
+    }
+
+    /// The checked schedules (the same check as [`Config::load`]'s, which passed).
+    pub(crate) fn schedules(&self) -> Result<Vec<crate::schedule::Schedule>, ConfigError> {
+        let source = parse::Source::parse("", "(configuration)")?;
+        (0..self.schedules.len())
+            .map(|i| validate::schedule(self, i, &source))
+            .collect()
     }
 
     /// The API body limit in bytes.

@@ -62,7 +62,8 @@ impl<'a> Source<'a> {
                 .iter()
                 .filter_map(|segment| match segment {
                     Segment::Map { key } => Some(key.clone()),
-                    Segment::Seq { .. } | Segment::Enum { .. } | Segment::Unknown => None,
+                    Segment::Seq { index } => Some(index.to_string()),
+                    Segment::Enum { .. } | Segment::Unknown => None,
                 })
                 .collect();
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -70,12 +71,12 @@ impl<'a> Source<'a> {
             match unknown_key(&path) {
                 Some(hint) => ConfigError::Unknown {
                     at: self.at(&path),
-                    key: path.join("."),
+                    key: dotted(&path),
                     hint,
                 },
                 None => ConfigError::Invalid {
                     at: self.at(&path),
-                    key: path.join("."),
+                    key: dotted(&path),
                     message: format!("is invalid: {}", inner.message().trim()),
                 },
             }
@@ -102,22 +103,48 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// The span of the key at `path` in the text, if it is there.
+    /// The span of the key at `path` in the text, if it is there. A number after an
+    /// array of tables picks its element (`schedules`, `2`, `cron`).
     fn span(&self, path: &[&str]) -> Option<Range<usize>> {
         let mut table = self.root.get_ref();
         let mut span = None;
-        for (i, name) in path.iter().enumerate() {
+        let mut rest = path;
+        while let Some((name, tail)) = rest.split_first() {
             let (key, value) = table.iter().find(|(k, _)| k.get_ref() == name)?;
             span = Some(key.span());
-            if i + 1 < path.len() {
-                match value.get_ref() {
-                    DeValue::Table(inner) => table = inner,
-                    _ => break,
+            rest = tail;
+            let mut value = value.get_ref();
+            if let (DeValue::Array(items), Some((index, tail))) = (value, rest.split_first()) {
+                let item = items.get(index.parse::<usize>().ok()?)?;
+                value = item.get_ref();
+                if !item.span().is_empty() {
+                    span = Some(item.span());
                 }
+                rest = tail;
+            }
+            match value {
+                DeValue::Table(inner) if !rest.is_empty() => table = inner,
+                _ => break,
             }
         }
         span
     }
+}
+
+/// A key path as people write it: `worker.queue`, `schedules[2].cron`.
+pub(super) fn dotted(path: &[&str]) -> String {
+    let mut out = String::new();
+    for name in path {
+        if name.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{name}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(name);
+        }
+    }
+    out
 }
 
 /// If the last key of `path` is not a key of its table: what to say about it (the
@@ -130,14 +157,7 @@ fn unknown_key(path: &[&str]) -> Option<String> {
         return None;
     }
     let known: Vec<&str> = known.iter().map(String::as_str).collect();
-    let dotted = |key: &str| {
-        parent
-            .iter()
-            .copied()
-            .chain([key])
-            .collect::<Vec<_>>()
-            .join(".")
-    };
+    let dotted = |key: &str| dotted(&parent.iter().copied().chain([key]).collect::<Vec<_>>());
     Some(match tenax_policies::nearest_key(name, &known) {
         Some(best) => format!("; did you mean `{}`?", dotted(&best)),
         None => format!("; valid keys here: {}", known.join(", ")),
@@ -148,12 +168,16 @@ fn unknown_key(path: &[&str]) -> Option<String> {
 /// set, serialised: the schema is the type itself. `None` for a table whose keys are free
 /// (job kinds in `worker.timeouts`) or a path that is not a table.
 pub(super) fn known_keys(path: &[&str]) -> Option<Vec<String>> {
-    if path == ["worker", "timeouts"] {
+    if path == ["worker", "timeouts"] || matches!(path, ["schedules", _, "payload", ..]) {
         return None;
     }
     let mut value = toml::Value::try_from(every_key_set()).ok()?;
     for name in path {
-        value = value.as_table()?.get(*name)?.clone();
+        value = match value {
+            // Every element of an array of tables has the keys of the one example.
+            toml::Value::Array(items) if name.parse::<usize>().is_ok() => items.first()?.clone(),
+            other => other.as_table()?.get(*name)?.clone(),
+        };
     }
     Some(value.as_table()?.keys().cloned().collect())
 }
@@ -166,6 +190,16 @@ pub(super) fn every_key_set() -> Config {
         ..Config::default()
     };
     config.api.token = Some("token".into());
+    config.schedules.push(super::ScheduleSection {
+        name: "example".into(),
+        cron: Some("0 * * * *".into()),
+        timezone: Some("UTC".into()),
+        every: Some(std::time::Duration::from_secs(60)),
+        queue: Some("default".into()),
+        kind: "http".into(),
+        payload: toml::Table::new(),
+        catch_up: crate::schedule::CatchUp::One,
+    });
     config
 }
 

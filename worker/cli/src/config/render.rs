@@ -162,7 +162,47 @@ fn render(config: &Config) -> String {
             timeouts(&mut out, table.unwrap_or(&empty));
         }
     }
+    schedules(
+        &mut out,
+        root.get("schedules").and_then(toml::Value::as_array),
+    );
     out
+}
+
+/// What each `[[schedules]]` key means; shown once, above the entries (or alone).
+const SCHEDULES_DOC: &str = "\
+# Periodic jobs, none by default: one [[schedules]] table each. Each tick enqueues one job
+# exactly once, across crashes and restarts (the last fired tick is stored with the job).
+#   name = \"reconcile\"        unique; required
+#   cron = \"0 * * * *\"        a cron expression: 5 fields, or 6 with seconds first; or instead
+#   every = \"15m\"             an interval of at least 1s; ticks fall on its multiples since
+#                             1970-01-01 UTC
+#   timezone = \"UTC\"          the wall clock `cron` is read on (an IANA name); default \"UTC\"
+#   queue = \"default\"         default: `worker.queue`, the queue this daemon serves
+#   kind = \"http\"             the job kind; required
+#   payload = { method = \"POST\", url = \"http://127.0.0.1:32400/reconcile\" }
+#                             the job's payload (a table, sent as JSON); default {}
+#   catch_up = \"one\"          after a stop that missed ticks: \"one\" job for the latest of
+#                             them, or \"all\" (one per missed tick, at most the latest 1000)
+";
+
+fn schedules(out: &mut String, list: Option<&Vec<toml::Value>>) {
+    out.push('\n');
+    out.push_str(SCHEDULES_DOC);
+    for entry in list.into_iter().flatten() {
+        out.push_str("\n[[schedules]]\n");
+        let table = entry.as_table();
+        // Every key of `ScheduleSection`, in the order people write them (the round-trip
+        // test in `tests.rs` fails if one is left out).
+        let order = [
+            "name", "cron", "every", "timezone", "queue", "kind", "payload", "catch_up",
+        ];
+        for key in order {
+            if let Some(value) = table.and_then(|t| t.get(key)) {
+                out.push_str(&format!("{key} = {value}\n"));
+            }
+        }
+    }
 }
 
 /// Each key of `list` with its comment; `spaced` puts a blank line between them.

@@ -217,8 +217,14 @@ fn the_printed_effective_configuration_parses_back_to_the_same_values() {
         max_timeout = \"1s\"\nconnect_timeout = \"250ms\"\n\
         [store]\ndurability = \"buffered\"\nflush_interval = \"1ms\"\ndead_retention = \"never\"\n\
         crash_limit = 100\nmin_free_space = 0\n\
-        [log]\nformat = \"json\"\nlevel = \"info,tenax_worker=debug\"\n";
+        [log]\nformat = \"json\"\nlevel = \"info,tenax_worker=debug\"\n\
+        [[schedules]]\nname = \"reconcile\"\ncron = \"0 3 * * MON\"\ntimezone = \"Europe/Paris\"\n\
+        kind = \"http\"\ncatch_up = \"all\"\npayload = { method = \"POST\", \
+        url = \"https://example.com/hooks/reconcile\", json = { full = true, n = 3 } }\n\
+        [[schedules]]\nname = \"ping\"\nevery = \"15m\"\nqueue = \"mail\"\nkind = \"http\"\n\
+        payload = { url = \"https://example.com/hooks/ping\" }\n";
     let config = parse(text).expect("valid");
+    assert_eq!(config.schedules.len(), 2);
     let printed = effective_toml(&config);
     // The token is left out; with it given again, the printed file is the same config.
     let env = |n: &str| (n == "TENAX_API_TOKEN").then(|| "t0ken-t0ken".to_owned());
@@ -260,4 +266,103 @@ fn configurations_the_fuzzer_found_are_refused_quickly() {
         let err = result.expect_err("a bad log filter").to_string();
         assert!(err.contains("log.level"), "{err}");
     }
+}
+
+/// A configuration with one schedule whose keys are `body` (the lines after `name`).
+fn schedule(body: &str) -> String {
+    format!(
+        "[http]\nallowed_bases = [\"http://127.0.0.1:9/\"]\n\n\
+         [[schedules]]\nname = \"first\"\nevery = \"1m\"\nkind = \"http\"\n\
+         payload = {{ url = \"http://127.0.0.1:9/a\" }}\n\n\
+         [[schedules]]\nname = \"second\"\n{body}"
+    )
+}
+
+#[test]
+fn a_schedule_with_a_cron_or_an_interval_and_a_template_is_accepted() {
+    let c = parse(&schedule(
+        "cron = \"*/5 * * * *\"\nkind = \"http\"\npayload = { url = \"http://127.0.0.1:9/b\" }\n",
+    ))
+    .expect("valid");
+    let schedules = c.schedules().expect("checked");
+    assert_eq!(schedules.len(), 2);
+    assert_eq!(schedules[1].queue, "default", "the served queue by default");
+    assert_eq!(schedules[1].timing_text, "cron \"*/5 * * * *\" (UTC)");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&schedules[0].payload).expect("json"),
+        serde_json::json!({"url": "http://127.0.0.1:9/a"})
+    );
+}
+
+#[test]
+fn a_bad_cron_expression_or_time_zone_is_an_error_at_its_key_and_line() {
+    let e = error(&schedule(
+        "cron = \"0 25 * * *\"\nkind = \"http\"\npayload = { url = \"http://127.0.0.1:9/b\" }\n",
+    ));
+    assert!(e.starts_with("tenax.toml:12:1: `schedules[1].cron`"), "{e}");
+    assert!(e.contains("0 25 * * *"), "{e}");
+    let e = error(&schedule(
+        "cron = \"0 3 * * *\"\ntimezone = \"Europe/Atlantis\"\nkind = \"http\"\n\
+         payload = { url = \"http://127.0.0.1:9/b\" }\n",
+    ));
+    assert!(
+        e.starts_with("tenax.toml:13:1: `schedules[1].timezone`"),
+        "{e}"
+    );
+    assert!(e.contains("Europe/Atlantis"), "{e}");
+}
+
+#[test]
+fn a_schedule_is_refused_when_its_keys_do_not_fit_together() {
+    let url = "payload = { url = \"http://127.0.0.1:9/b\" }\n";
+    let cases = [
+        (
+            format!("every = \"1m\"\nkind = \"http\"\nname = \"x\"\n{url}"),
+            "duplicate key",
+        ),
+        (format!("kind = \"http\"\n{url}"), "needs `cron` or `every`"),
+        (
+            format!("cron = \"* * * * *\"\nevery = \"1m\"\nkind = \"http\"\n{url}"),
+            "not both",
+        ),
+        (
+            format!("every = \"500ms\"\nkind = \"http\"\n{url}"),
+            "`schedules[1].every` must be at least 1s",
+        ),
+        (
+            format!("every = \"1m\"\ntimezone = \"UTC\"\nkind = \"http\"\n{url}"),
+            "`cron` only",
+        ),
+        (
+            format!("every = \"1m\"\nqueue = \"other\"\nkind = \"http\"\n{url}"),
+            "`schedules[1].queue` is \"other\"",
+        ),
+        (
+            format!("every = \"1m\"\nkind = \"mail\"\n{url}"),
+            "`schedules[1].kind`",
+        ),
+        (
+            "every = \"1m\"\nkind = \"http\"\npayload = { url = \"http://elsewhere/\" }\n".into(),
+            "`schedules[1].payload`",
+        ),
+        (
+            format!("every = \"1m\"\nkind = \"http\"\ncatch_up = \"some\"\n{url}"),
+            "`schedules[1].catch_up`",
+        ),
+        (
+            format!("every = \"1m\"\nkind = \"http\"\ncron_expr = \"x\"\n{url}"),
+            "unknown key `schedules[1].cron_expr`",
+        ),
+    ];
+    for (body, expected) in cases {
+        let e = error(&schedule(&body));
+        assert!(e.contains(expected), "{expected:?} not in {e:?}");
+    }
+    let twice = schedule(&format!("every = \"1m\"\nkind = \"http\"\n{url}"))
+        .replace("\"second\"", "\"first\"");
+    let e = error(&twice);
+    assert!(
+        e.contains("`schedules[1].name`") && e.contains("unique"),
+        "{e}"
+    );
 }

@@ -6,11 +6,14 @@
 //! them and maps each answer to the key that holds the value. Only the binary's own
 //! settings (the API's address, token and body limit, the log filter) are checked here.
 
-use tenax_worker::WorkerBuilder;
-use tenax_worker::http::AllowedBases;
+use std::collections::HashSet;
 
-use super::parse::Source;
+use tenax_worker::WorkerBuilder;
+use tenax_worker::http::{AllowedBases, HttpRequest};
+
+use super::parse::{Source, dotted};
 use super::{Config, ConfigError, log_filter};
+use crate::schedule::{Schedule, Timing};
 
 /// The smallest API body limit: 1 KiB, below which no batch enqueue fits.
 const MIN_BODY_LIMIT: u64 = 1024;
@@ -19,7 +22,7 @@ const MIN_BODY_LIMIT: u64 = 1024;
 pub(super) fn validate(config: &Config, source: &Source<'_>) -> Result<(), ConfigError> {
     let bad = |path: &[&str], message: String| ConfigError::Invalid {
         at: source.at(path),
-        key: path.join("."),
+        key: dotted(path),
         message,
     };
 
@@ -73,7 +76,118 @@ pub(super) fn validate(config: &Config, source: &Source<'_>) -> Result<(), Confi
             format!("{:?} is not a log filter: {e}", config.log.level),
         ));
     }
+    let mut names = HashSet::new();
+    for i in 0..config.schedules.len() {
+        let s = schedule(config, i, source)?;
+        if !names.insert(s.name) {
+            let index = i.to_string();
+            return Err(bad(
+                &["schedules", &index, "name"],
+                format!(
+                    "{:?} names two schedules; names must be unique",
+                    config.schedules[i].name
+                ),
+            ));
+        }
+    }
     Ok(())
+}
+
+/// The `i`th `[[schedules]]` entry, checked: a timing that parses, a job the daemon
+/// would accept at enqueue.
+pub(super) fn schedule(
+    config: &Config,
+    i: usize,
+    source: &Source<'_>,
+) -> Result<Schedule, ConfigError> {
+    let s = &config.schedules[i];
+    let index = i.to_string();
+    let bad = |key: &str, message: String| {
+        let path = ["schedules", index.as_str(), key];
+        ConfigError::Invalid {
+            at: source.at(&path),
+            key: dotted(&path),
+            message,
+        }
+    };
+    // The name goes into each tick's dedup key, `schedule:<name>:<tick-ms>`.
+    let longest = tenax_core::MAX_NAME_BYTES - "schedule::".len() - u64::MAX.to_string().len();
+    if s.name.is_empty() || s.name.len() > longest || s.name.chars().any(char::is_control) {
+        return Err(bad(
+            "name",
+            format!(
+                "{:?} must be 1 to {longest} bytes without control characters",
+                s.name
+            ),
+        ));
+    }
+    let (timing, timing_text) = match (&s.cron, s.every) {
+        (Some(cron), None) => {
+            let zone = s.timezone.as_deref().unwrap_or("UTC");
+            let timing = Timing::cron(cron, zone).map_err(|(key, message)| bad(key, message))?;
+            (timing, format!("cron {cron:?} ({zone})"))
+        }
+        (None, Some(every)) => {
+            if s.timezone.is_some() {
+                return Err(bad(
+                    "timezone",
+                    "applies to `cron` only; an `every` interval has no wall clock".into(),
+                ));
+            }
+            let timing = Timing::every(every).map_err(|m| bad("every", m))?;
+            (
+                timing,
+                format!("every {}", humantime::format_duration(every)),
+            )
+        }
+        (Some(_), Some(_)) => return Err(bad("every", "give `cron` or `every`, not both".into())),
+        (None, None) => {
+            return Err(bad(
+                "name",
+                format!("schedule {:?} needs `cron` or `every`", s.name),
+            ));
+        }
+    };
+    let queue = s
+        .queue
+        .clone()
+        .unwrap_or_else(|| config.worker.queue.clone());
+    if queue != config.worker.queue {
+        return Err(bad(
+            "queue",
+            format!(
+                "is {queue:?}, but this daemon serves {:?} (`worker.queue`)",
+                config.worker.queue
+            ),
+        ));
+    }
+    if s.kind != crate::daemon::HTTP_KIND {
+        return Err(bad(
+            "kind",
+            format!(
+                "is {:?}; the daemon runs jobs of kind {:?}",
+                s.kind,
+                crate::daemon::HTTP_KIND
+            ),
+        ));
+    }
+    let payload = serde_json::to_vec(&s.payload).map_err(|e| bad("payload", e.to_string()))?;
+    let request = HttpRequest::from_payload(&payload)
+        .map_err(|e| bad("payload", format!("is not an HTTP job: {e}")))?;
+    let allowed = AllowedBases::parse(&config.http.allowed_bases)
+        .map_err(|e| bad("payload", e.to_string()))?;
+    allowed
+        .check(&request)
+        .map_err(|e| bad("payload", e.to_string()))?;
+    Ok(Schedule {
+        name: s.name.clone(),
+        timing,
+        timing_text,
+        catch_up: s.catch_up,
+        queue,
+        kind: s.kind.clone(),
+        payload,
+    })
 }
 
 /// The configuration key of a store option, where the two names differ.
