@@ -6,8 +6,7 @@ use serde::{Serialize, ser::SerializeStruct};
 
 use crate::{
     BreakerSettings, ClassPolicy, ErrorClass, Location, PolicyError, RateLimit, Result,
-    class::Known,
-    defaults, settings::Problem,
+    class::Known, defaults, settings::Problem,
 };
 
 /// The four classes every policy has, in the order reports list them.

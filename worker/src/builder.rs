@@ -243,13 +243,13 @@ impl WorkerBuilder {
         let control = crate::QueueControl::load(std::sync::Arc::clone(&self.store), &self.queue)?;
         Ok(Worker::from_settings(
             Settings {
-            store: self.store,
-            policy: self.policy,
-            queue: self.queue,
-            handlers,
-            concurrency: self.concurrency,
-            shutdown_grace: self.shutdown_grace,
-            jitter,
+                store: self.store,
+                policy: self.policy,
+                queue: self.queue,
+                handlers,
+                concurrency: self.concurrency,
+                shutdown_grace: self.shutdown_grace,
+                jitter,
             },
             control,
         ))

@@ -183,7 +183,8 @@ impl QueueControl {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let mut next = self.current();
         edit(&mut next);
-        self.store.put_state(&Self::key(&self.queue), &next.encode())?;
+        self.store
+            .put_state(&Self::key(&self.queue), &next.encode())?;
         self.sender.send_replace(next.clone());
         Ok(next)
     }

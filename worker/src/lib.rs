@@ -63,8 +63,8 @@ mod handler;
 #[cfg(feature = "http")]
 pub mod http;
 mod jitter;
-mod rate;
 pub mod metrics;
+mod rate;
 mod runtime;
 mod shutdown;
 pub mod testing;

@@ -109,7 +109,10 @@ mod tests {
         start(&mut bucket, five_per_second(3), 3).await;
         assert_eq!(bucket.allowance(five_per_second(3)).map(|a| a.0), Some(0));
         tokio::time::advance(Duration::from_secs(60)).await;
-        assert_eq!(bucket.allowance(five_per_second(3)), Some((3, Duration::ZERO)));
+        assert_eq!(
+            bucket.allowance(five_per_second(3)),
+            Some((3, Duration::ZERO))
+        );
     }
 
     #[tokio::test(start_paused = true)]

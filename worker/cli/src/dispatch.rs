@@ -57,6 +57,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
         Command::Breaker { target, json } => commands::breaker(&target, json).await?,
+        Command::Queue { command } => crate::queues::run(command).await?,
         Command::Policy { command } => match command {
             PolicyCommand::Check { file, json } => return policy_check(&file, json),
             PolicyCommand::Show { target, json } => commands::policy_show(&target, json).await?,

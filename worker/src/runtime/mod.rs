@@ -50,8 +50,8 @@ use crate::attempt::AttemptResult;
 use crate::breaker::{Breaker, Ramp};
 use crate::builder::{Registered, Settings};
 use crate::control::{Controls, QueueControl};
-use crate::rate::RateBucket;
 use crate::metrics::QueueMetrics;
+use crate::rate::RateBucket;
 use crate::shutdown::{ShutdownHandle, Stop};
 use crate::{Error, HandlerError, Result, WorkerBuilder};
 
@@ -139,6 +139,11 @@ impl Worker {
     /// The queue this worker serves.
     pub fn queue(&self) -> &str {
         &self.settings.queue
+    }
+
+    /// The live policy this worker decides with (its rate limit included).
+    pub fn policy(&self) -> LivePolicy {
+        self.settings.policy.clone()
     }
 
     /// Pauses, resumes and rate-limits this worker's queue, persisted in the store.

@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{dead, info, jobs, ready};
+use super::{dead, info, jobs, queues, ready};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,10 @@ use super::{dead, info, jobs, ready};
         dead::show,
         dead::requeue,
         dead::purge,
+        queues::list,
+        queues::pause,
+        queues::resume,
+        queues::limit,
         ready::ready,
         document,
     ),

@@ -36,6 +36,18 @@ pub(super) fn validate(config: &Config, source: &Source<'_>) -> Result<(), Confi
             .map_err(|e| bad(&["worker", "timeouts", kind], e.message))?;
     }
 
+    for (name, q) in &config.queues {
+        WorkerBuilder::check_queue(name).map_err(|e| bad(&["queues", name], e.message))?;
+        if let Some(n) = q.concurrency {
+            WorkerBuilder::check_concurrency(n)
+                .map_err(|e| bad(&["queues", name, "concurrency"], e.message))?;
+        }
+        if let Some(timeout) = q.job_timeout {
+            WorkerBuilder::check_timeout(timeout)
+                .map_err(|e| bad(&["queues", name, "job_timeout"], e.message))?;
+        }
+    }
+
     config
         .http_config()
         .check()
