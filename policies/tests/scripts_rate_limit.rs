@@ -52,7 +52,10 @@ fn a_rate_limit_out_of_bounds_or_misspelt_is_refused_with_its_key() {
     ] {
         let message = load(script).expect_err(script);
         for fragment in fragments {
-            assert!(message.contains(fragment), "{script}: {message:?} lacks {fragment:?}");
+            assert!(
+                message.contains(fragment),
+                "{script}: {message:?} lacks {fragment:?}"
+            );
         }
     }
 }

@@ -5,8 +5,8 @@
 //! conventions: `_total` for counters, base units (seconds) for histograms.
 
 use metrics::{
-    Counter, Histogram, counter, describe_counter, describe_gauge, describe_histogram, gauge,
-    histogram,
+    Counter, Gauge, Histogram, counter, describe_counter, describe_gauge, describe_histogram,
+    gauge, histogram,
 };
 use tenax_core::Stats;
 use tenax_policies::{LivePolicy, ReloadEvent};
@@ -136,6 +136,8 @@ pub(crate) struct QueueMetrics {
     released: Counter,
     duration: Histogram,
     start_delay: Histogram,
+    paused: Gauge,
+    rate_limit: Gauge,
 }
 
 impl QueueMetrics {
@@ -148,6 +150,8 @@ impl QueueMetrics {
             released: counter!(JOBS_RELEASED, &[q()]),
             duration: histogram!(JOB_DURATION, &[q()]),
             start_delay: histogram!(JOB_START_DELAY, &[q()]),
+            paused: gauge!(QUEUE_PAUSED, &[q()]),
+            rate_limit: gauge!(QUEUE_RATE_LIMIT, &[q()]),
         }
     }
 
@@ -180,9 +184,8 @@ impl QueueMetrics {
 
     /// Shows whether the queue is paused and the rate limit in force.
     pub(crate) fn controls(&self, paused: bool, rate: Option<crate::RateLimit>) {
-        gauge!(QUEUE_PAUSED, "queue" => self.queue.clone()).set(if paused { 1.0 } else { 0.0 });
-        let rate = rate.map_or(0.0, |r| r.per_second);
-        gauge!(QUEUE_RATE_LIMIT, "queue" => self.queue.clone()).set(rate);
+        self.paused.set(if paused { 1.0 } else { 0.0 });
+        self.rate_limit.set(rate.map_or(0.0, |r| r.per_second));
     }
 
     pub(crate) fn breaker(&self, state: BreakerState, transition: bool) {
