@@ -71,13 +71,13 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
         }
     }
     for (path, live) in &policies.0 {
-        if let Some(path) = path {
-            if options.watch_policy {
-                watchers.push(
-                    PolicyWatcher::start(live.clone(), path, WatchOptions::default())
-                        .with_context(|| format!("watch the policy file {}", path.display()))?,
-                );
-            }
+        if let Some(path) = path
+            && options.watch_policy
+        {
+            watchers.push(
+                PolicyWatcher::start(live.clone(), path, WatchOptions::default())
+                    .with_context(|| format!("watch the policy file {}", path.display()))?,
+            );
         }
         reload_on_hangup(live, path.clone())?;
         let origin = path.as_ref().map(|p| p.display().to_string());
