@@ -196,6 +196,26 @@ pub const RAMP_DURATION: Bounds<Duration> = Bounds {
 };
 
 // ---------------------------------------------------------------------------------------
+// Rate limit
+
+/// A steady rate limit's jobs per second: 0.01 to 1,000,000. Default: no limit.
+pub const RATE_PER_SECOND: Bounds<f64> = Bounds {
+    key: "per_second",
+    min: 0.01,
+    max: 1_000_000.0,
+};
+
+/// A steady rate limit's burst: 1 to 100,000 jobs. Default when a limit is set: 1.
+pub const RATE_BURST: Bounds<u32> = Bounds {
+    key: "burst",
+    min: 1,
+    max: 100_000,
+};
+
+/// The burst of a rate limit that names only `per_second`.
+pub const DEFAULT_RATE_BURST: u32 = 1;
+
+// ---------------------------------------------------------------------------------------
 // Decisions
 
 /// The longest `Retry-After` hint honoured: a downstream asking for more is waited on for

@@ -64,7 +64,7 @@ pub use crate::{
     live::{LivePolicy, LoadedPolicy, ReloadEvent, ReloadStatus, Reloaded},
     policy::{Policy, PolicyBuilder},
     report::{CheckReport, Schedule, ScheduleEnd, ScheduleRow, SettingRow, Span},
-    settings::{BreakerSettings, ClassPolicy, RecoveryRamp},
+    settings::{BreakerSettings, ClassPolicy, RateLimit, RecoveryRamp},
     suggest::nearest_key,
     watch::{PolicyWatcher, WatchOptions},
 };

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Serialize, ser::SerializeStruct};
 
 use crate::{
-    BreakerSettings, ClassPolicy, ErrorClass, Location, PolicyError, Result, class::Known,
-    defaults, settings::Problem,
+    BreakerSettings, ClassPolicy, ErrorClass, Location, PolicyError, RateLimit, Result,
+    class::Known, defaults, settings::Problem,
 };
 
 /// The four classes every policy has, in the order reports list them.
@@ -30,6 +30,7 @@ pub struct Policy {
     custom: BTreeMap<ErrorClass, ClassPolicy>,
     fallback: ErrorClass,
     breaker: BreakerSettings,
+    rate_limit: Option<RateLimit>,
 }
 
 impl Default for Policy {
@@ -45,6 +46,7 @@ impl Default for Policy {
             custom: BTreeMap::new(),
             fallback: defaults::FALLBACK_CLASS,
             breaker: defaults::BREAKER,
+            rate_limit: None,
         }
     }
 }
@@ -112,6 +114,12 @@ impl Policy {
         &self.breaker
     }
 
+    /// The steady rate limit of the queues deciding with this policy, if any. An
+    /// operator's run-time limit overrides it.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
+    }
+
     pub(crate) fn check(&self) -> std::result::Result<(), Problem> {
         if self.builtin.len() + self.custom.len() > defaults::MAX_CLASSES {
             return Err(Problem::new(
@@ -130,7 +138,11 @@ impl Policy {
                 format!("`{}` is not a class of this policy", self.fallback),
             ));
         }
-        self.breaker.check().map_err(|p| p.within("breaker"))
+        self.breaker.check().map_err(|p| p.within("breaker"))?;
+        if let Some(rate) = &self.rate_limit {
+            rate.check().map_err(|p| p.within("rate_limit"))?;
+        }
+        Ok(())
     }
 }
 
@@ -165,6 +177,12 @@ impl PolicyBuilder {
         self
     }
 
+    /// Sets the steady rate limit of the queues deciding with this policy. Default: none.
+    pub fn rate_limit(mut self, rate: Option<RateLimit>) -> Self {
+        self.policy.rate_limit = rate;
+        self
+    }
+
     /// Checks every value against [`crate::defaults`] and returns the policy.
     pub fn build(self) -> Result<Policy> {
         self.policy.check().map_err(|p| PolicyError::InvalidValue {
@@ -192,10 +210,11 @@ impl Serialize for ClassesView<'_> {
 /// Serialized in the shape a script writes, so an API can show the effective policy.
 impl Serialize for Policy {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut out = s.serialize_struct("Policy", 3)?;
+        let mut out = s.serialize_struct("Policy", 4)?;
         out.serialize_field("classes", &ClassesView(self))?;
         out.serialize_field("fallback_class", &self.fallback)?;
         out.serialize_field("breaker", &self.breaker)?;
+        out.serialize_field("rate_limit", &self.rate_limit)?;
         out.end()
     }
 }

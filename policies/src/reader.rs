@@ -12,11 +12,12 @@ use rhai::{Dynamic, Map};
 use crate::suggest::nearest_key as nearest;
 
 use crate::{
-    BreakerSettings, ClassPolicy, ErrorClass, Location, Policy, PolicyError, RecoveryRamp, Result,
-    defaults, duration, locate::locate,
+    BreakerSettings, ClassPolicy, ErrorClass, Location, Policy, PolicyError, RateLimit,
+    RecoveryRamp, Result, defaults, duration, locate::locate,
 };
 
-const TOP_KEYS: &[&str] = &["classes", "breaker", "fallback_class"];
+const TOP_KEYS: &[&str] = &["classes", "breaker", "fallback_class", "rate_limit"];
+const RATE_KEYS: &[&str] = &["per_second", "burst"];
 const CLASS_KEYS: &[&str] = &["base", "cap", "max_retries", "jitter", "breaker"];
 const BREAKER_KEYS: &[&str] = &[
     "failure_threshold",
@@ -118,6 +119,11 @@ impl Reader<'_> {
                 self.known_keys(&ramp, RAMP_KEYS, &["breaker", "ramp"])?;
             }
             builder = builder.breaker(self.ok(read_breaker(&map))?);
+        }
+        if let Some(rate) = top.get("rate_limit").filter(|r| !r.is_unit()) {
+            let map = self.ok(as_map(rate, &["rate_limit"]))?;
+            self.known_keys(&map, RATE_KEYS, &["rate_limit"])?;
+            builder = builder.rate_limit(Some(self.ok(read_rate_limit(&map))?));
         }
         if let Some(fallback) = top.get("fallback_class") {
             let path = ["fallback_class"];
@@ -270,6 +276,25 @@ fn read_breaker(map: &Map) -> Read<BreakerSettings> {
         };
     }
     Ok(breaker)
+}
+
+/// `rate_limit: #{ per_second: 5.0, burst: 1 }`; `burst` defaults to
+/// [`defaults::DEFAULT_RATE_BURST`]. Bounds are checked with the rest of the policy.
+fn read_rate_limit(map: &Map) -> Read<RateLimit> {
+    let per_second = map.get("per_second").ok_or_else(|| {
+        wrong(
+            &["rate_limit", "per_second"],
+            "a rate limit needs per_second (and optionally burst)",
+        )
+    })?;
+    let burst = match map.get("burst") {
+        Some(v) => as_count(v, &["rate_limit", "burst"], &defaults::RATE_BURST)?,
+        None => defaults::DEFAULT_RATE_BURST,
+    };
+    Ok(RateLimit {
+        per_second: as_number(per_second, &["rate_limit", "per_second"])?,
+        burst,
+    })
 }
 
 fn as_map(value: &Dynamic, path: &[&str]) -> Read<Map> {

@@ -241,6 +241,20 @@ fn settings(policy: &Policy) -> Vec<SettingRow> {
         "a declared class".to_string(),
     ));
     breaker_rows(policy.breaker(), rust.breaker(), &mut rows);
+    let rate = |p: &Policy| match p.rate_limit() {
+        None => "none".to_string(),
+        Some(r) => format!("{}/s, burst {}", r.per_second, r.burst),
+    };
+    rows.push(row(
+        "rate_limit".to_string(),
+        rate(policy),
+        Some(rate(&rust)),
+        format!(
+            "none, or per_second {} and burst {}",
+            defaults::RATE_PER_SECOND,
+            defaults::RATE_BURST
+        ),
+    ));
     rows
 }
 

@@ -52,6 +52,36 @@ pub struct BreakerSettings {
     pub ramp: Option<RecoveryRamp>,
 }
 
+/// A steady limit on how many jobs of a queue start per second, whatever the breaker
+/// says: a token bucket refilled at `per_second`, holding at most `burst` tokens.
+/// Called `rate_limit` in scripts (`#{ per_second: 5.0, burst: 1 }`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct RateLimit {
+    /// Jobs started per second, on average. Bounds: [`defaults::RATE_PER_SECOND`].
+    pub per_second: f64,
+    /// Jobs that may start back to back after a quiet spell. Bounds: [`defaults::RATE_BURST`].
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// Checks both values against [`crate::defaults`], as a script's are checked.
+    ///
+    /// # Errors
+    /// [`crate::PolicyError::InvalidValue`] naming the value and its bounds.
+    pub fn validate(&self) -> crate::Result<()> {
+        self.check().map_err(|p| crate::PolicyError::InvalidValue {
+            at: crate::Location::whole("rate_limit"),
+            key: format!("rate_limit.{}", p.key),
+            message: p.message,
+        })
+    }
+
+    pub(crate) fn check(&self) -> Result<(), Problem> {
+        check_ratio(&defaults::RATE_PER_SECOND, "per_second", self.per_second)?;
+        check_count(&defaults::RATE_BURST, self.burst)
+    }
+}
+
 /// A linear rise of the allowed job rate after recovery, e.g. 5 to 20 jobs/s over 5 minutes.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct RecoveryRamp {

@@ -119,7 +119,8 @@ impl WorkerBuilder {
     }
 
     /// The queue to serve. Default: `default`. One worker serves one queue and keeps
-    /// one circuit breaker for it: give each downstream its own queue and worker.
+    /// one circuit breaker, pause and rate limit for it: give each downstream its own
+    /// queue and worker (several workers share a store and a process).
     #[must_use]
     pub fn queue(mut self, queue: impl Into<String>) -> Self {
         self.queue = queue.into();
@@ -216,10 +217,12 @@ impl WorkerBuilder {
         Ok(())
     }
 
-    /// Checks the settings and builds the worker.
+    /// Checks the settings, reads the queue's stored pause and rate limit, and builds the
+    /// worker.
     ///
     /// # Errors
-    /// [`Error::Config`] naming the bad setting.
+    /// [`Error::Config`] naming the bad setting; a store error or [`Error::QueueState`]
+    /// reading the queue's record.
     pub fn build(self) -> Result<Worker> {
         Self::check_queue(&self.queue)?;
         Self::check_concurrency(self.concurrency)?;
@@ -237,15 +240,19 @@ impl WorkerBuilder {
         let jitter = self
             .jitter
             .map_or_else(Jitter::from_entropy, Jitter::seeded);
-        Ok(Worker::from_settings(Settings {
-            store: self.store,
-            policy: self.policy,
-            queue: self.queue,
-            handlers,
-            concurrency: self.concurrency,
-            shutdown_grace: self.shutdown_grace,
-            jitter,
-        }))
+        let control = crate::QueueControl::load(std::sync::Arc::clone(&self.store), &self.queue)?;
+        Ok(Worker::from_settings(
+            Settings {
+                store: self.store,
+                policy: self.policy,
+                queue: self.queue,
+                handlers,
+                concurrency: self.concurrency,
+                shutdown_grace: self.shutdown_grace,
+                jitter,
+            },
+            control,
+        ))
     }
 }
 

@@ -24,6 +24,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A queue's stored pause and rate-limit record could not be read. The worker does
+    /// not start on a guess (a paused queue might run); restore or delete the record.
+    #[error("stored settings of queue `{queue}` are unreadable: {reason}")]
+    QueueState {
+        /// The queue whose record it is.
+        queue: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A job's payload was refused before it was enqueued (bad request, URL outside the
     /// allowed bases). Fix the payload; nothing was stored.
     #[error("job of kind `{kind}` refused: {reason}")]

@@ -57,12 +57,14 @@ mod attempt;
 pub mod breaker;
 mod builder;
 mod clock;
+mod control;
 mod error;
 mod handler;
 #[cfg(feature = "http")]
 pub mod http;
 mod jitter;
 pub mod metrics;
+mod rate;
 mod runtime;
 mod shutdown;
 pub mod testing;
@@ -73,9 +75,11 @@ pub use builder::{
     MAX_SHUTDOWN_GRACE, WorkerBuilder,
 };
 pub use clock::TokioClock;
+pub use control::{Controls, Pause, QueueControl, RateOverride};
 pub use error::{Error, Result};
 pub use handler::{FnHandler, Handler, HandlerError, HandlerFuture, JobRun, handler_fn};
 pub use jitter::Jitter;
+pub use rate::RateLimit;
 pub use runtime::{BreakerView, JobValidator, RunReport, Worker};
 pub use shutdown::{ShutdownHandle, shutdown_signal};
 

@@ -5,8 +5,8 @@
 //! conventions: `_total` for counters, base units (seconds) for histograms.
 
 use metrics::{
-    Counter, Histogram, counter, describe_counter, describe_gauge, describe_histogram, gauge,
-    histogram,
+    Counter, Gauge, Histogram, counter, describe_counter, describe_gauge, describe_histogram,
+    gauge, histogram,
 };
 use tenax_core::Stats;
 use tenax_policies::{LivePolicy, ReloadEvent};
@@ -37,6 +37,10 @@ pub const BREAKER_TRANSITIONS: &str = "tenax_breaker_transitions_total";
 pub const POLICY_VERSION: &str = "tenax_policy_version";
 /// Policy reloads, by result (`ok` or `rejected`).
 pub const POLICY_RELOADS: &str = "tenax_policy_reloads_total";
+/// 1 while a queue is paused, else 0.
+pub const QUEUE_PAUSED: &str = "tenax_queue_paused";
+/// A queue's rate limit in force (run-time or the policy's), jobs per second; 0: none.
+pub const QUEUE_RATE_LIMIT: &str = "tenax_queue_rate_limit";
 /// Jobs per queue and state, from the store's counters.
 pub const QUEUE_DEPTH: &str = "tenax_queue_depth";
 
@@ -81,6 +85,11 @@ pub fn describe() {
     );
     describe_counter!(POLICY_RELOADS, "Policy reloads, by result.");
     describe_gauge!(QUEUE_DEPTH, "Jobs per queue and state.");
+    describe_gauge!(QUEUE_PAUSED, "1 while the queue is paused, else 0.");
+    describe_gauge!(
+        QUEUE_RATE_LIMIT,
+        "The queue's rate limit in force, in jobs per second; 0 without one."
+    );
 }
 
 /// Counts `n` jobs enqueued into `queue`.
@@ -127,6 +136,8 @@ pub(crate) struct QueueMetrics {
     released: Counter,
     duration: Histogram,
     start_delay: Histogram,
+    paused: Gauge,
+    rate_limit: Gauge,
 }
 
 impl QueueMetrics {
@@ -139,6 +150,8 @@ impl QueueMetrics {
             released: counter!(JOBS_RELEASED, &[q()]),
             duration: histogram!(JOB_DURATION, &[q()]),
             start_delay: histogram!(JOB_START_DELAY, &[q()]),
+            paused: gauge!(QUEUE_PAUSED, &[q()]),
+            rate_limit: gauge!(QUEUE_RATE_LIMIT, &[q()]),
         }
     }
 
@@ -167,6 +180,12 @@ impl QueueMetrics {
     pub(crate) fn buried(&self, class: &str) {
         counter!(JOBS_BURIED, "queue" => self.queue.clone(), "class" => class.to_owned())
             .increment(1);
+    }
+
+    /// Shows whether the queue is paused and the rate limit in force.
+    pub(crate) fn controls(&self, paused: bool, rate: Option<crate::RateLimit>) {
+        self.paused.set(if paused { 1.0 } else { 0.0 });
+        self.rate_limit.set(rate.map_or(0.0, |r| r.per_second));
     }
 
     pub(crate) fn breaker(&self, state: BreakerState, transition: bool) {

@@ -79,7 +79,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
-    /// The circuit breaker's state.
+    /// Served queues: list, pause, resume, rate-limit.
+    Queue {
+        #[command(subcommand)]
+        command: crate::queues::QueueCommand,
+    },
+    /// The circuit breakers' states, one per served queue.
     Breaker {
         #[command(flatten)]
         target: Target,

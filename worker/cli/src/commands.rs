@@ -106,7 +106,7 @@ pub(crate) async fn stats(target: &Target, as_json: bool) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:<20} {:>9} {:>9} {:>8} {:>8} {:>10} {:>10}",
+        "{:<20} {:>9} {:>9} {:>8} {:>8} {:>10} {:>10}  state",
         "queue", "waiting", "retrying", "running", "dead", "completed", "enqueued"
     )?;
     let empty = serde_json::Map::new();
@@ -114,13 +114,14 @@ pub(crate) async fn stats(target: &Target, as_json: bool) -> Result<()> {
         let n = |k: &str| q[k].as_u64().unwrap_or(0);
         writeln!(
             out,
-            "{queue:<20} {:>9} {:>9} {:>8} {:>8} {:>10} {:>10}",
+            "{queue:<20} {:>9} {:>9} {:>8} {:>8} {:>10} {:>10}  {}",
             n("waiting"),
             n("retrying"),
             n("running"),
             n("dead"),
             n("completed"),
-            n("enqueued")
+            n("enqueued"),
+            crate::queues::state_cell(&q["steering"]),
         )?;
     }
     Ok(())

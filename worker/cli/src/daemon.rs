@@ -61,57 +61,85 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
     let store = open_store(&config)?;
     let schedules = config.schedules().context("the schedules")?;
     let scheduler = Scheduler::load(store.clone(), schedules.clone());
-    let policy = load_policy(&config)?;
+    let policy = load_policy(config.policy_file.as_deref())?;
     tenax_worker::metrics::watch_policy(&policy);
-    let _watcher = match &config.policy_file {
-        Some(path) if options.watch_policy => Some(
-            PolicyWatcher::start(policy.clone(), path, WatchOptions::default())
-                .with_context(|| format!("watch the policy file {}", path.display()))?,
-        ),
-        _ => None,
-    };
-    reload_on_hangup(&policy, config.policy_file.clone())?;
-    policy.on_reload(|event| match event {
-        tenax_policies::ReloadEvent::Reloaded {
-            version,
-            fingerprint,
-        } => tracing::info!(version, %fingerprint, "policy reloaded"),
-        tenax_policies::ReloadEvent::Rejected { error } => {
-            tracing::error!(%error, "policy reload rejected; the previous version stays in force");
+    let mut policies = Policies::default();
+    let mut watchers = Vec::new();
+    policies.keep(config.policy_file.clone(), policy.clone());
+    let plans = config.queue_plans();
+    for plan in &plans {
+        if policies.get(plan.policy_file.as_deref()).is_none() {
+            let path = plan.policy_file.as_deref();
+            policies.keep(plan.policy_file.clone(), load_policy(path)?);
         }
-        _ => {}
-    });
+    }
+    for (path, live) in &policies.0 {
+        if let Some(path) = path
+            && options.watch_policy
+        {
+            watchers.push(
+                PolicyWatcher::start(live.clone(), path, WatchOptions::default())
+                    .with_context(|| format!("watch the policy file {}", path.display()))?,
+            );
+        }
+        reload_on_hangup(live, path.clone())?;
+        let origin = path.as_ref().map(|p| p.display().to_string());
+        live.on_reload(move |event| match event {
+            tenax_policies::ReloadEvent::Reloaded {
+                version,
+                fingerprint,
+            } => tracing::info!(policy = ?origin, version, %fingerprint, "policy reloaded"),
+            tenax_policies::ReloadEvent::Rejected { error } => tracing::error!(
+                policy = ?origin,
+                %error,
+                "policy reload rejected; the previous version stays in force"
+            ),
+            _ => {}
+        });
+    }
 
-    let http = HttpHandler::new(config.http_config(), policy.clone())
-        .context("set up the HTTP handler")?;
-    let mut builder = Worker::builder(store.clone(), policy.clone())
-        .queue(config.worker.queue.clone())
-        .concurrency(config.worker.concurrency)
-        .shutdown_grace(config.worker.shutdown_grace)
-        .default_timeout(config.worker.job_timeout);
-    builder = match config.worker.timeouts.get(HTTP_KIND) {
-        Some(timeout) => builder.handler_with_timeout(HTTP_KIND, http, *timeout),
-        None => builder.handler(HTTP_KIND, http),
-    };
-    let worker = builder.build().context("configure the worker")?;
-    let stop = worker.shutdown_handle();
+    // One worker loop per queue, in this one process: each owns its queue's breaker,
+    // pause and rate limit without a lock, as a single queue's loop always did.
+    let mut workers = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        let live = policies
+            .get(plan.policy_file.as_deref())
+            .cloned()
+            .unwrap_or_else(|| policy.clone());
+        let http = HttpHandler::new(config.http_config(), live.clone())
+            .context("set up the HTTP handler")?;
+        let mut builder = Worker::builder(store.clone(), live)
+            .queue(plan.name.clone())
+            .concurrency(plan.concurrency)
+            .shutdown_grace(config.worker.shutdown_grace)
+            .default_timeout(plan.job_timeout);
+        builder = match config.worker.timeouts.get(HTTP_KIND) {
+            Some(timeout) => builder.handler_with_timeout(HTTP_KIND, http, *timeout),
+            None => builder.handler(HTTP_KIND, http),
+        };
+        let worker = builder
+            .build()
+            .with_context(|| format!("configure the worker of queue `{}`", plan.name))?;
+        workers.push(worker);
+    }
+    let stops: Vec<_> = workers.iter().map(Worker::shutdown_handle).collect();
 
     let render = Arc::new(move || metrics.render());
     let space_store = store.clone();
     let readiness = Readiness::new(Arc::new(move || {
         space_store.check_free_space().map_err(|e| e.to_string())
     }));
-    let state = ApiState::new(
-        store.clone(),
-        policy.clone(),
-        worker.validator(),
-        worker.breaker(),
-        config.worker.queue.clone(),
-    )
-    .token(config.api.token.clone())
-    .metrics(render)
-    .readiness(readiness.clone())
-    .schedules(schedules.clone());
+    let (first, others) = workers.split_first().context("no queue to serve")?;
+    let mut state = ApiState::new(store.clone(), policy.clone(), first);
+    for worker in others {
+        state = state.serve(worker);
+    }
+    let state = state
+        .default_queue(config.worker.queue.clone())
+        .token(config.api.token.clone())
+        .metrics(render)
+        .readiness(readiness.clone())
+        .schedules(schedules.clone());
     let listener = tokio::net::TcpListener::bind(config.api.addr)
         .await
         .with_context(|| format!("bind the API to {}", config.api.addr))?;
@@ -132,8 +160,11 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
         policy = %loaded.origin(),
         policy_hash = %loaded.fingerprint(),
         api = %format!("http://{api_addr}"),
-        queue = %config.worker.queue,
-        concurrency = config.worker.concurrency,
+        queues = %plans
+            .iter()
+            .map(|p| format!("{} (concurrency {})", p.name, p.concurrency))
+            .collect::<Vec<_>>()
+            .join(", "),
         allowed_bases = ?config.http.allowed_bases,
         "tenax is running"
     );
@@ -145,7 +176,7 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
     let (scheduler_stop, stopped) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(scheduler.run(stopped));
 
-    let signals = stop.clone();
+    let signals = stops.clone();
     let unready = readiness.clone();
     let stop_scheduler = scheduler_stop.clone();
     tokio::spawn(async move {
@@ -156,7 +187,9 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
         unready.stopping();
         notify("STOPPING=1");
         let _ = stop_scheduler.send(true);
-        signals.shutdown();
+        for stop in &signals {
+            stop.shutdown();
+        }
         if shutdown_signal().await.is_ok() {
             tracing::warn!(
                 "second signal: exiting now; running jobs are rescued at the next start"
@@ -165,20 +198,44 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
         }
     });
 
-    let ended = readiness.clone();
-    let worker = tokio::spawn(async move {
-        let report = worker.run().await;
-        ended.worker_ended();
-        report
-    });
+    let mut running = tokio::task::JoinSet::new();
+    for worker in workers {
+        let queue = worker.queue().to_owned();
+        let ended = readiness.clone();
+        running.spawn(async move {
+            let report = worker.run().await;
+            ended.worker_ended();
+            (queue, report)
+        });
+    }
     notify("READY=1");
-    let report = worker
-        .await
-        .context("the worker task failed")?
-        .context("the worker stopped on a store error")?;
+    let mut report = tenax_worker::RunReport::default();
+    let mut failed = None;
+    while let Some(joined) = running.join_next().await {
+        let (queue, result) = joined.context("a worker task failed")?;
+        match result {
+            Ok(r) => {
+                report.completed += r.completed;
+                report.retried += r.retried;
+                report.buried += r.buried;
+                report.released += r.released;
+            }
+            Err(err) => {
+                // One queue's store error stops them all: the store is shared.
+                tracing::error!(%queue, %err, "the worker stopped on a store error");
+                for stop in &stops {
+                    stop.shutdown();
+                }
+                failed.get_or_insert(err);
+            }
+        }
+    }
     let _ = scheduler_stop.send(true);
     if scheduler.await.is_err() {
         tracing::warn!("the scheduler task failed");
+    }
+    if let Some(err) = failed {
+        return Err(anyhow::Error::new(err).context("a worker stopped on a store error"));
     }
     let _ = api_stop_tx.send(());
     match tokio::time::timeout(Duration::from_secs(5), api).await {
@@ -241,8 +298,26 @@ fn open_store(config: &Config) -> Result<Arc<Store>> {
     Ok(Arc::new(store))
 }
 
-fn load_policy(config: &Config) -> Result<LivePolicy> {
-    match &config.policy_file {
+/// The live policies by file (`None`: the built-in default), one per distinct file, so
+/// queues sharing a script share its reloads.
+#[derive(Default)]
+struct Policies(Vec<(Option<std::path::PathBuf>, LivePolicy)>);
+
+impl Policies {
+    fn get(&self, path: Option<&std::path::Path>) -> Option<&LivePolicy> {
+        self.0
+            .iter()
+            .find(|(p, _)| p.as_deref() == path)
+            .map(|(_, l)| l)
+    }
+
+    fn keep(&mut self, path: Option<std::path::PathBuf>, live: LivePolicy) {
+        self.0.push((path, live));
+    }
+}
+
+fn load_policy(path: Option<&std::path::Path>) -> Result<LivePolicy> {
+    match path {
         Some(path) => LivePolicy::from_file(path)
             .with_context(|| format!("load the policy file {}", path.display())),
         None => Ok(LivePolicy::new(CompiledPolicy::default())),

@@ -62,6 +62,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Schedule {
             command: ScheduleCommand::List { target, json },
         } => commands::schedule_list(&target, json).await?,
+        Command::Queue { command } => crate::queues::run(command).await?,
         Command::Policy { command } => match command {
             PolicyCommand::Check { file, json } => return policy_check(&file, json),
             PolicyCommand::Show { target, json } => commands::policy_show(&target, json).await?,

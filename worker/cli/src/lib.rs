@@ -29,6 +29,7 @@ mod dispatch;
 mod logging;
 mod notify;
 mod offline;
+mod queues;
 mod render;
 mod schedule;
 

@@ -35,7 +35,27 @@ fn open(config: &Config, addr: &str) -> Result<Store> {
 
 pub(crate) fn stats(config: &Config, addr: &str) -> Result<Value> {
     let store = open(config, addr)?;
-    Ok(crate::api::stats_json(&store.stats()?))
+    let mut stats = crate::api::stats_json(&store.stats()?);
+    // The pause and run-time rate limit are stored: show them without a daemon too.
+    for plan in config.queue_plans() {
+        let controls = tenax_worker::QueueControl::read(&store, &plan.name)?;
+        let since = controls.paused.as_ref().map(|p| {
+            let at = Timestamp::from_millis(p.since_ms).to_system_time();
+            humantime::format_rfc3339_millis(at).to_string()
+        });
+        let rate = match controls.rate_override {
+            Some(tenax_worker::RateOverride::Limit(limit)) => serde_json::to_value(limit)?,
+            _ => Value::Null,
+        };
+        stats["queues"][&plan.name]["steering"] = json!({
+            "name": plan.name,
+            "paused": controls.paused.is_some(),
+            "paused_reason": controls.paused.as_ref().and_then(|p| p.reason.clone()),
+            "paused_since": since,
+            "rate_limit": rate,
+        });
+    }
+    Ok(stats)
 }
 
 pub(crate) fn dead_page(

@@ -32,6 +32,10 @@ async fn the_openapi_document_lists_every_route_with_its_answers() -> Result<()>
         ("/v1/policy", "get"),
         ("/v1/breaker", "get"),
         ("/v1/schedules", "get"),
+        ("/v1/queues", "get"),
+        ("/v1/queues/{name}/pause", "post"),
+        ("/v1/queues/{name}/resume", "post"),
+        ("/v1/queues/{name}/limit", "post"),
         ("/v1/openapi.json", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
@@ -47,7 +51,7 @@ async fn the_openapi_document_lists_every_route_with_its_answers() -> Result<()>
         }
     }
     let paths = doc["paths"].as_object().map_or(0, |p| p.len());
-    assert_eq!(paths, 13, "no route documented that is not served");
+    assert_eq!(paths, 17, "no route documented that is not served");
     assert!(doc["components"]["schemas"]["JobView"].is_object());
     assert_eq!(
         doc["components"]["securitySchemes"]["token"]["scheme"], "bearer",

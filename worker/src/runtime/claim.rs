@@ -19,8 +19,15 @@ impl Runner {
         let store = Arc::clone(&self.settings.store);
         let now = store.now();
         let policy = self.settings.policy.load();
+        let controls = self.controls.borrow_and_update().clone();
+        let rate = controls.effective_rate(policy.policy().rate_limit());
+        self.metrics.controls(controls.paused.is_some(), rate);
+        if controls.paused.is_some() {
+            // Paused: claim nothing; a resume (a change of the controls) wakes the loop.
+            return Ok(later(None, None));
+        }
         let free = self.settings.concurrency - self.inflight.len();
-        let pass = match self.admit(now, policy.policy().breaker(), free) {
+        let pass = match self.admit(now, policy.policy().breaker(), rate, free) {
             Allowed::Claim(pass) => pass,
             Allowed::Nothing(until) => return Ok(later(until, None)),
         };

@@ -1,5 +1,5 @@
-//! The gate between the queue and the downstream: the circuit breaker and the recovery
-//! ramp as the loop drives them.
+//! The gate between the queue and the downstream: the circuit breaker, the recovery
+//! ramp and the steady rate limit as the loop drives them.
 //!
 //! `crate::breaker` is the pure state machine and the ramp's token bucket; this file is
 //! everything the running worker does with them, in one place: asking how many jobs may
@@ -9,7 +9,7 @@
 //! it should use, so an attempt's outcome is judged with the policy it was decided with.
 
 use tenax_core::Timestamp;
-use tenax_policies::BreakerSettings;
+use tenax_policies::{BreakerSettings, RateLimit};
 
 use super::{BreakerView, Runner};
 use crate::breaker::{Admission, Evidence, Snapshot, Transition};
@@ -31,11 +31,20 @@ pub(super) struct Pass {
     pub(super) probe: bool,
     /// The ramp limited this round, so claims spend its tokens.
     ramped: bool,
+    /// The rate limit applied this round, so claims spend its tokens.
+    rated: bool,
 }
 
 impl Runner {
-    /// How many of `free` slots the breaker and the ramp let the loop fill at `now`.
-    pub(super) fn admit(&mut self, now: Timestamp, cfg: &BreakerSettings, free: usize) -> Allowed {
+    /// How many of `free` slots the breaker, the ramp and the rate limit `rate` let the
+    /// loop fill at `now`. The ramp and the rate limit both apply: the lower wins.
+    pub(super) fn admit(
+        &mut self,
+        now: Timestamp,
+        cfg: &BreakerSettings,
+        rate: Option<RateLimit>,
+        free: usize,
+    ) -> Allowed {
         let (admission, transition) = self.breaker.admit(now, cfg);
         if let Some(t) = transition {
             self.transitioned(&t, cfg);
@@ -54,10 +63,22 @@ impl Runner {
             }
             limit = limit.min(tokens as usize);
         }
+        let steady = if free == 0 {
+            None // nothing to start: leave the bucket alone
+        } else {
+            self.rate.allowance(rate)
+        };
+        if let Some((tokens, wait)) = steady {
+            if tokens == 0 {
+                return Allowed::Nothing(Some(now.saturating_add(wait)));
+            }
+            limit = limit.min(tokens as usize);
+        }
         Allowed::Claim(Pass {
             limit,
             probe,
             ramped: ramp.is_some(),
+            rated: steady.is_some(),
         })
     }
 
@@ -66,6 +87,9 @@ impl Runner {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         if pass.ramped {
             self.ramp.spend(n);
+        }
+        if pass.rated {
+            self.rate.spend(n);
         }
         if pass.probe {
             self.breaker.probes_started(n);

@@ -7,7 +7,9 @@
 //!
 //! The loop never polls. It sleeps until the earliest of: a free slot (an attempt
 //! ended), the next due job, a store event (enqueue, requeue, retry), the end of the
-//! breaker's recovery timeout or the ramp's next token, a policy reload, or shutdown.
+//! breaker's recovery timeout, the ramp's or the rate limit's next token, a policy
+//! reload, a change of the queue's pause or rate limit (`crate::control`), or shutdown.
+//! A paused queue claims nothing and sleeps until it is resumed.
 //!
 //! Each attempt is decided with the policy snapshot loaded when it was claimed: the
 //! handler classifies with it ([`JobRun::policy`](crate::JobRun::policy)), and the
@@ -24,8 +26,8 @@
 //! - *outcome*: what is written for the job: complete, retry, bury or release
 //!   (`outcome.rs`). *Concluding* an attempt is writing its outcome.
 //! - *evidence*: what an outcome tells the breaker (success, counted failure, neutral).
-//! - *gate*: the breaker and the recovery ramp as the loop drives them: how many jobs
-//!   may be claimed, what each outcome tells the breaker, what is persisted and shown
+//! - *gate*: the pause, the breaker, the recovery ramp and the rate limit as the loop
+//!   drives them: how many jobs may be claimed, what each outcome tells the breaker, what is persisted and shown
 //!   (`gate.rs`).
 
 mod claim;
@@ -47,7 +49,9 @@ pub use view::BreakerView;
 use crate::attempt::AttemptResult;
 use crate::breaker::{Breaker, Ramp};
 use crate::builder::{Registered, Settings};
+use crate::control::{Controls, QueueControl};
 use crate::metrics::QueueMetrics;
+use crate::rate::RateBucket;
 use crate::shutdown::{ShutdownHandle, Stop};
 use crate::{Error, HandlerError, Result, WorkerBuilder};
 
@@ -58,6 +62,7 @@ pub struct Worker {
     shutdown: ShutdownHandle,
     stop: watch::Receiver<Stop>,
     view: watch::Sender<BreakerView>,
+    control: QueueControl,
 }
 
 /// What a worker did, returned when it stops.
@@ -116,7 +121,7 @@ impl Worker {
     }
 
     /// The worker that runs with `settings`, as [`WorkerBuilder::build`] checked them.
-    pub(crate) fn from_settings(settings: Settings) -> Self {
+    pub(crate) fn from_settings(settings: Settings, control: QueueControl) -> Self {
         let (shutdown, stop) = ShutdownHandle::new();
         let cfg = *settings.policy.load().policy().breaker();
         let closed = Breaker::new(crate::breaker::Snapshot::default());
@@ -127,7 +132,23 @@ impl Worker {
             shutdown,
             stop,
             view,
+            control,
         }
+    }
+
+    /// The queue this worker serves.
+    pub fn queue(&self) -> &str {
+        &self.settings.queue
+    }
+
+    /// The live policy this worker decides with (its rate limit included).
+    pub fn policy(&self) -> LivePolicy {
+        self.settings.policy.clone()
+    }
+
+    /// Pauses, resumes and rate-limits this worker's queue, persisted in the store.
+    pub fn control(&self) -> QueueControl {
+        self.control.clone()
     }
 
     /// A handle that stops this worker.
@@ -158,6 +179,7 @@ impl Worker {
             shutdown,
             stop,
             view,
+            control,
         } = self;
         let snapshot = match view::load_snapshot(settings.store.as_ref(), &settings.queue) {
             Ok(snap) => snap,
@@ -177,6 +199,9 @@ impl Worker {
         let mut runner = Runner {
             breaker: Breaker::new(snapshot),
             ramp: Ramp::new(),
+            rate: RateBucket::new(),
+            controls: control.subscribe(),
+            _control: control,
             tasks: JoinSet::new(),
             inflight: HashMap::new(),
             report: RunReport::default(),
@@ -225,6 +250,11 @@ struct Runner {
     settings: Settings,
     breaker: Breaker,
     ramp: Ramp,
+    rate: RateBucket,
+    /// The queue's pause and run-time rate limit; a change wakes the loop.
+    controls: watch::Receiver<Controls>,
+    /// Held so the controls channel stays open.
+    _control: QueueControl,
     tasks: JoinSet<AttemptResult>,
     inflight: HashMap<Id, InFlight>,
     report: RunReport,
@@ -267,6 +297,7 @@ impl Runner {
                 () = event => {}
                 () = timer => {}
                 () = self.reloaded.notified() => {}
+                _ = self.controls.changed() => {}
             }
         }
         self.drain().await

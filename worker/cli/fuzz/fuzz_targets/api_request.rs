@@ -45,13 +45,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .handler(HTTP_KIND, http)
         .build()
         .expect("worker");
-    let state = ApiState::new(
-        dyn_store,
-        policy,
-        worker.validator(),
-        worker.breaker(),
-        tenax_core::DEFAULT_QUEUE,
-    );
+    let state = ApiState::new(dyn_store, policy, &worker);
     let app = api::router(state, api::DEFAULT_BODY_LIMIT);
     Fixture {
         runtime,

@@ -12,13 +12,17 @@ use super::views::{StatsView, time};
 use super::{ApiState, blocking};
 use tenax_worker::BreakerView;
 
-/// Counts per queue and state.
+/// Counts per queue and state, and each served queue's pause and rate limit.
 #[utoipa::path(get, path = "/v1/stats", tag = "inspect",
     responses((status = 200, description = "The counts", body = StatsView)))]
 pub(crate) async fn stats(State(state): State<ApiState>) -> Result<Json<StatsView>, ApiError> {
     let store = state.store.clone();
     let stats = blocking(move || store.stats()).await?;
-    Ok(Json(StatsView::from(&stats)))
+    let mut view = StatsView::from(&stats);
+    for (name, served) in state.queues.iter() {
+        view.steering(name, super::queues::status(&state, name, served));
+    }
+    Ok(Json(view))
 }
 
 /// The live policy.
@@ -52,11 +56,30 @@ pub(crate) async fn policy(State(state): State<ApiState>) -> Json<PolicyView> {
     })
 }
 
-/// The circuit breaker (times in Unix milliseconds).
+/// Every served queue's breaker, and the default queue's at the top level (the form
+/// from before several queues).
+#[derive(Serialize)]
+pub(crate) struct BreakersView {
+    #[serde(flatten)]
+    default: Option<BreakerView>,
+    queues: Vec<BreakerView>,
+}
+
+/// The circuit breakers (times in Unix milliseconds): the default queue's fields, and
+/// `queues` with every served queue's.
 #[utoipa::path(get, path = "/v1/breaker", tag = "inspect",
-    responses((status = 200, description = "The breaker", body = Object)))]
-pub(crate) async fn breaker(State(state): State<ApiState>) -> Json<BreakerView> {
-    Json(state.breaker.borrow().clone())
+    responses((status = 200, description = "The breakers", body = Object)))]
+pub(crate) async fn breaker(State(state): State<ApiState>) -> Json<BreakersView> {
+    let queues: Vec<BreakerView> = state
+        .queues
+        .values()
+        .map(|q| q.breaker.borrow().clone())
+        .collect();
+    let default = state
+        .queues
+        .get(&state.queue)
+        .map(|q| q.breaker.borrow().clone());
+    Json(BreakersView { default, queues })
 }
 
 /// Liveness: the process answers. No token needed.

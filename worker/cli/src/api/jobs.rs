@@ -29,7 +29,7 @@ pub(crate) struct JobSpec {
     /// The job's input; for `http`, the request (`url`, `method`, `headers`, `json` or
     /// `text`, `timeout`).
     payload: serde_json::Value,
-    /// Default: the daemon's queue (the only one it accepts).
+    /// Default: the daemon's default queue (`worker.queue`). Must be a served queue.
     queue: Option<String>,
     /// While a live job holds this key, no second one is added.
     dedup_key: Option<String>,
@@ -131,13 +131,17 @@ pub(crate) async fn enqueue(
         vec![(String::new(), value)]
     };
     let mut jobs = Vec::with_capacity(specs.len());
+    let mut per_queue: std::collections::BTreeMap<String, u64> = Default::default();
     for (at, value) in specs {
         let spec: JobSpec = body::shaped(value, &at)?;
+        let queue = spec.queue.clone().unwrap_or_else(|| state.queue.clone());
         jobs.push(new_job(&state, spec).map_err(|e| e.within(&at))?);
+        *per_queue.entry(queue).or_default() += 1;
     }
-    let n = jobs.len() as u64;
     let results = state.store.enqueue_batch_async(jobs).await?;
-    tenax_worker::metrics::jobs_enqueued(&state.queue, n);
+    for (queue, n) in per_queue {
+        tenax_worker::metrics::jobs_enqueued(&queue, n);
+    }
     let mut accepted: Vec<Accepted> = results.iter().map(accepted).collect();
     let answer = if is_batch {
         EnqueueAnswer::Batch(BatchAccepted { jobs: accepted })
@@ -162,12 +166,12 @@ fn accepted(e: &Enqueued) -> Accepted {
 /// Checks one job spec and turns it into a store request.
 fn new_job(state: &ApiState, spec: JobSpec) -> Result<NewJob, ApiError> {
     let queue = spec.queue.unwrap_or_else(|| state.queue.clone());
-    if queue != state.queue {
+    if !state.queues.contains_key(&queue) {
         return Err(ApiError::unprocessable(
             "unknown_queue",
             format!(
-                "no worker serves queue `{queue}` (this daemon serves `{}`)",
-                state.queue
+                "no worker serves queue `{queue}` (this daemon serves {})",
+                state.served_names()
             ),
         ));
     }

@@ -13,6 +13,11 @@
 //! | `GET /v1/policy` | the live policy: version, hash, last reload error, report |
 //! | `GET /v1/breaker` | the circuit breaker |
 //! | `GET /v1/schedules` | the periodic jobs: last fired tick, next fire time |
+//! | `GET /v1/breaker` | the circuit breakers: the default queue's fields, and `queues`, every served queue's |
+//! | `GET /v1/queues` | every served queue: pause (reason, since), rate limit, breaker state |
+//! | `POST /v1/queues/{name}/pause` | pause a queue: `{"reason": "..."}` (optional) |
+//! | `POST /v1/queues/{name}/resume` | resume a paused queue |
+//! | `POST /v1/queues/{name}/limit` | `{"per_second": 5.0, "burst": 1}`, `{"off": true}` or `{"policy": true}` |
 //! | `GET /healthz` | liveness: the process answers (no token needed) |
 //! | `GET /readyz` | readiness: store writable, worker loop running, policy loaded; 503 with reasons otherwise (no token needed) |
 //! | `GET /metrics` | Prometheus text format |
@@ -27,10 +32,12 @@ mod error;
 mod info;
 mod jobs;
 mod openapi;
+mod queues;
 mod ready;
 mod schedules;
 mod views;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -40,7 +47,7 @@ use tenax_core::JobStore;
 use tenax_policies::LivePolicy;
 use tokio::sync::watch;
 
-use tenax_worker::{BreakerView, JobValidator};
+use tenax_worker::{BreakerView, JobValidator, QueueControl, Worker};
 
 pub use ready::{Readiness, SpaceCheck};
 
@@ -50,14 +57,25 @@ pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 /// Renders the metrics text for `GET /metrics`.
 pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
 
-/// What the API serves. Build it from the running worker's parts.
+/// One served queue as the API sees it: its worker's breaker and its controls.
+#[derive(Clone)]
+pub(crate) struct ServedQueue {
+    pub(crate) breaker: watch::Receiver<BreakerView>,
+    pub(crate) control: QueueControl,
+    /// The queue's own policy (its script's rate limit).
+    pub(crate) policy: LivePolicy,
+}
+
+/// What the API serves. Build it from the running workers' parts.
 #[derive(Clone)]
 pub struct ApiState {
     pub(crate) store: Arc<dyn JobStore>,
     pub(crate) policy: LivePolicy,
     pub(crate) validator: JobValidator,
-    pub(crate) breaker: watch::Receiver<BreakerView>,
+    /// The queue of jobs enqueued without one.
     pub(crate) queue: String,
+    /// Every queue a worker serves, by name.
+    pub(crate) queues: Arc<BTreeMap<String, ServedQueue>>,
     pub(crate) token: Option<String>,
     pub(crate) metrics: Option<MetricsRender>,
     pub(crate) readiness: Option<Readiness>,
@@ -65,26 +83,44 @@ pub struct ApiState {
 }
 
 impl ApiState {
-    /// The API of a worker serving `queue`: jobs are checked with `validator` (the
-    /// worker's handlers) before they are stored.
-    pub fn new(
-        store: Arc<dyn JobStore>,
-        policy: LivePolicy,
-        validator: JobValidator,
-        breaker: watch::Receiver<BreakerView>,
-        queue: impl Into<String>,
-    ) -> Self {
+    /// The API of `worker`: jobs are checked with its handlers before they are stored,
+    /// and go to its queue unless they name one. Add more with [`serve`](Self::serve).
+    pub fn new(store: Arc<dyn JobStore>, policy: LivePolicy, worker: &Worker) -> Self {
+        let mut queues = BTreeMap::new();
+        queues.insert(worker.queue().to_owned(), served(worker));
         ApiState {
             store,
             policy,
-            validator,
-            breaker,
-            queue: queue.into(),
+            validator: worker.validator(),
+            queue: worker.queue().to_owned(),
+            queues: Arc::new(queues),
             token: None,
             metrics: None,
             readiness: None,
             schedules: Arc::new(Vec::new()),
         }
+    }
+
+    /// Also accepts jobs for `worker`'s queue, and shows and steers it. Its handlers
+    /// must be the first worker's (enqueues are checked with those).
+    #[must_use]
+    pub fn serve(mut self, worker: &Worker) -> Self {
+        Arc::make_mut(&mut self.queues).insert(worker.queue().to_owned(), served(worker));
+        self
+    }
+
+    /// The queue of jobs enqueued without one. Default: the first worker's. A queue no
+    /// worker serves makes such enqueues fail with the list of served queues.
+    #[must_use]
+    pub fn default_queue(mut self, queue: impl Into<String>) -> Self {
+        self.queue = queue.into();
+        self
+    }
+
+    /// The served queues' names, for error messages.
+    pub(crate) fn served_names(&self) -> String {
+        let names: Vec<String> = self.queues.keys().map(|q| format!("`{q}`")).collect();
+        names.join(", ")
     }
 
     /// Requires `Authorization: Bearer <token>` on every request but `/healthz`.
@@ -122,6 +158,14 @@ impl ApiState {
     }
 }
 
+fn served(worker: &Worker) -> ServedQueue {
+    ServedQueue {
+        breaker: worker.breaker(),
+        control: worker.control(),
+        policy: worker.policy(),
+    }
+}
+
 /// The API's routes, with the body limit and the token check in place.
 pub fn router(state: ApiState, body_limit: usize) -> Router {
     Router::new()
@@ -134,6 +178,10 @@ pub fn router(state: ApiState, body_limit: usize) -> Router {
         .route("/v1/policy", get(info::policy))
         .route("/v1/breaker", get(info::breaker))
         .route("/v1/schedules", get(schedules::list))
+        .route("/v1/queues", get(queues::list))
+        .route("/v1/queues/{name}/pause", post(queues::pause))
+        .route("/v1/queues/{name}/resume", post(queues::resume))
+        .route("/v1/queues/{name}/limit", post(queues::limit))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/healthz", get(info::health))
         .route("/readyz", get(ready::ready))

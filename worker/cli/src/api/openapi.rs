@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{dead, info, jobs, ready, schedules};
+use super::{dead, info, jobs, queues, ready, schedules};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,10 @@ use super::{dead, info, jobs, ready, schedules};
         dead::show,
         dead::requeue,
         dead::purge,
+        queues::list,
+        queues::pause,
+        queues::resume,
+        queues::limit,
         ready::ready,
         document,
     ),

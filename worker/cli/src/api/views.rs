@@ -140,6 +140,10 @@ struct QueueView {
     counts: CountsView,
     /// The pending job due first: its id and due time.
     next_due: Option<DueView>,
+    /// A served queue's pause, rate limit and breaker (absent for a queue no worker of
+    /// this daemon serves, and when the store is read without a daemon).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    steering: Option<super::queues::QueueStatus>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -171,6 +175,22 @@ impl From<&QueueCounts> for CountsView {
     }
 }
 
+impl StatsView {
+    /// Adds a served queue's pause, rate limit and breaker; a served queue without jobs
+    /// yet is listed with zero counts.
+    pub(crate) fn steering(&mut self, queue: &str, status: super::queues::QueueStatus) {
+        let view = self
+            .queues
+            .entry(queue.to_owned())
+            .or_insert_with(|| QueueView {
+                counts: (&QueueCounts::default()).into(),
+                next_due: None,
+                steering: None,
+            });
+        view.steering = Some(status);
+    }
+}
+
 impl From<&Stats> for StatsView {
     fn from(s: &Stats) -> Self {
         StatsView {
@@ -186,6 +206,7 @@ impl From<&Stats> for StatsView {
                             id: d.id.get(),
                             run_at: time(d.run_at),
                         }),
+                        steering: None,
                     };
                     (name.clone(), view)
                 })

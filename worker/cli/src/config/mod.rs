@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use error::ConfigError;
 pub(crate) use log_filter::log_filter;
 pub(crate) use render::{defaults_toml, effective_toml};
-use values::{bytes, duration, optional_duration};
+use values::{bytes, duration, maybe_duration, optional_duration};
 
 /// The API's port unless configured: 7450.
 pub(crate) const DEFAULT_PORT: u16 = 7450;
@@ -40,6 +40,8 @@ pub struct Config {
     pub(crate) http: HttpSection,
     pub(crate) store: StoreSection,
     pub(crate) log: LogSection,
+    /// `[queues.NAME]`: the queues served; none: `worker.queue` alone.
+    pub(crate) queues: BTreeMap<String, QueueSection>,
     /// `[[schedules]]`: periodic jobs. Default: none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) schedules: Vec<ScheduleSection>,
@@ -85,6 +87,26 @@ mod every {
     ) -> Result<Option<Duration>, D::Error> {
         super::duration::deserialize(d).map(Some)
     }
+}
+
+/// One served queue's own settings; each unset one is the `[worker]` (or top-level
+/// `policy_file`) value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct QueueSection {
+    pub(crate) concurrency: Option<usize>,
+    pub(crate) policy_file: Option<PathBuf>,
+    #[serde(with = "maybe_duration", skip_serializing_if = "Option::is_none")]
+    pub(crate) job_timeout: Option<Duration>,
+}
+
+/// A queue the daemon serves, with every setting resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct QueuePlan {
+    pub(crate) name: String,
+    pub(crate) concurrency: usize,
+    pub(crate) policy_file: Option<PathBuf>,
+    pub(crate) job_timeout: Duration,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -172,6 +194,7 @@ impl Default for Config {
             store: StoreSection::default(),
             log: LogSection::default(),
             schedules: Vec::new(),
+            queues: BTreeMap::new(),
         }
     }
 }
@@ -348,6 +371,27 @@ impl Config {
         }
         validate::validate(&config, &source)?;
         Ok(config)
+    }
+
+    /// The queues to serve: each `[queues.NAME]`, or `worker.queue` alone without any.
+    pub(crate) fn queue_plans(&self) -> Vec<QueuePlan> {
+        if self.queues.is_empty() {
+            return vec![QueuePlan {
+                name: self.worker.queue.clone(),
+                concurrency: self.worker.concurrency,
+                policy_file: self.policy_file.clone(),
+                job_timeout: self.worker.job_timeout,
+            }];
+        }
+        self.queues
+            .iter()
+            .map(|(name, q)| QueuePlan {
+                name: name.clone(),
+                concurrency: q.concurrency.unwrap_or(self.worker.concurrency),
+                policy_file: q.policy_file.clone().or_else(|| self.policy_file.clone()),
+                job_timeout: q.job_timeout.unwrap_or(self.worker.job_timeout),
+            })
+            .collect()
     }
 
     /// The store's options, from the store's defaults.

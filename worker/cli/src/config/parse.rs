@@ -233,7 +233,7 @@ mod tests {
             unknown_key(&["worker", "concurency"]).as_deref(),
             Some("; did you mean `worker.concurrency`?")
         );
-        let list = unknown_key(&["queuez"]).expect("unknown");
+        let list = unknown_key(&["telemetry"]).expect("unknown");
         assert!(
             list.contains("valid keys here") && list.contains("worker"),
             "{list}"

@@ -74,7 +74,8 @@ const SECTIONS: &[(&str, &[Key])] = &[
         &[
             key(
                 "queue",
-                "The queue this daemon serves (jobs for other queues are refused at enqueue).",
+                "Where jobs enqueued without a queue go; without [queues.NAME] sections, the one\n\
+                 queue this daemon serves (jobs for other queues are refused at enqueue).",
             ),
             key("concurrency", "Jobs running at once."),
             key(
@@ -162,6 +163,7 @@ fn render(config: &Config) -> String {
             timeouts(&mut out, table.unwrap_or(&empty));
         }
     }
+    queues(&mut out, root.get("queues").and_then(toml::Value::as_table));
     schedules(
         &mut out,
         root.get("schedules").and_then(toml::Value::as_array),
@@ -178,7 +180,7 @@ const SCHEDULES_DOC: &str = "\
 #   every = \"15m\"             an interval of at least 1s; ticks fall on its multiples since
 #                             1970-01-01 UTC
 #   timezone = \"UTC\"          the wall clock `cron` is read on (an IANA name); default \"UTC\"
-#   queue = \"default\"         default: `worker.queue`, the queue this daemon serves
+#   queue = \"default\"         a served queue; default: `worker.queue`
 #   kind = \"http\"             the job kind; required
 #   payload = { method = \"POST\", url = \"http://127.0.0.1:32400/reconcile\" }
 #                             the job's payload (a table, sent as JSON); default {}
@@ -201,6 +203,30 @@ fn schedules(out: &mut String, list: Option<&Vec<toml::Value>>) {
             if let Some(value) = table.and_then(|t| t.get(key)) {
                 out.push_str(&format!("{key} = {value}\n"));
             }
+        }
+    }
+}
+
+const QUEUES_DOC: &str = "\
+# [queues.NAME]: the queues this daemon serves, each with its own worker loop, circuit
+# breaker, pause and rate limit (see `tenax queue`). None: `worker.queue` alone. Keys:
+#   concurrency  jobs of this queue running at once (default: worker.concurrency)
+#   policy_file  its policy script, with its own `rate_limit` (default: policy_file)
+#   job_timeout  attempt timeout of its jobs (default: worker.job_timeout)
+# A queue's pause and run-time rate limit are stored with the jobs, not configured here.
+";
+
+fn queues(out: &mut String, queues: Option<&toml::Table>) {
+    out.push('\n');
+    out.push_str(QUEUES_DOC);
+    let Some(queues) = queues.filter(|q| !q.is_empty()) else {
+        out.push_str("# [queues.media]\n# concurrency = 4\n");
+        return;
+    };
+    for (name, settings) in queues {
+        out.push_str(&format!("\n[queues.{}]\n", toml_key(name)));
+        for (key, value) in settings.as_table().into_iter().flatten() {
+            out.push_str(&format!("{key} = {value}\n"));
         }
     }
 }

@@ -102,9 +102,9 @@ fn unknown_keys_name_the_key_its_line_and_a_suggestion() {
 
 #[test]
 fn an_unknown_table_after_a_section_is_named_as_itself_not_under_that_section() {
-    let e = error("[worker]\nqueue = \"q\"\n\n[queuez]\nx = 1\n");
-    assert!(e.contains("tenax.toml:4:2: unknown key `queuez`"), "{e}");
-    assert!(!e.contains("worker.queuez"), "{e}");
+    let e = error("[worker]\nqueue = \"q\"\n\n[telemetry]\nx = 1\n");
+    assert!(e.contains("tenax.toml:4:2: unknown key `telemetry`"), "{e}");
+    assert!(!e.contains("worker.telemetry"), "{e}");
     assert!(
         e.contains("valid keys here:") && e.contains("worker"),
         "{e}"
@@ -365,4 +365,47 @@ fn a_schedule_is_refused_when_its_keys_do_not_fit_together() {
         e.contains("`schedules[1].name`") && e.contains("unique"),
         "{e}"
     );
+}
+
+#[test]
+fn queues_take_the_worker_values_they_do_not_set() {
+    let config = parse(
+        "policy_file = \"all.rhai\"\n[worker]\nconcurrency = 7\njob_timeout = \"1m\"\n\
+         [queues.media]\nconcurrency = 2\npolicy_file = \"media.rhai\"\njob_timeout = \"5s\"\n\
+         [queues.mail]\n",
+    )
+    .expect("parses");
+    let plans = config.queue_plans();
+    let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["mail", "media"]);
+    assert_eq!(plans[0].concurrency, 7);
+    assert_eq!(plans[0].policy_file, Some(PathBuf::from("all.rhai")));
+    assert_eq!(plans[0].job_timeout, Duration::from_secs(60));
+    assert_eq!(plans[1].concurrency, 2);
+    assert_eq!(plans[1].policy_file, Some(PathBuf::from("media.rhai")));
+    assert_eq!(plans[1].job_timeout, Duration::from_secs(5));
+    // Without [queues], the one queue of `[worker]`.
+    let single = parse("[worker]\nqueue = \"jobs\"\n").expect("parses");
+    let plans = single.queue_plans();
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].name, "jobs");
+    // The printed effective configuration keeps the queues.
+    assert_eq!(
+        parse(&effective_toml(&config)).expect("parses back"),
+        config
+    );
+}
+
+#[test]
+fn a_bad_queue_setting_names_its_key_and_line() {
+    let message = error("[queues.media]\nconcurrency = 0\n");
+    assert!(message.contains("queues.media.concurrency"), "{message}");
+    assert!(message.contains("tenax.toml:2"), "{message}");
+    let message = error("[queues.media]\njob_timeout = \"0s\"\n");
+    assert!(message.contains("queues.media.job_timeout"), "{message}");
+    let message = error("[queues.media]\nconcurency = 2\n");
+    assert!(message.contains("concurrency"), "{message}");
+    let long = "q".repeat(300);
+    let message = error(&format!("[queues.{long}]\n"));
+    assert!(message.contains("must be 1 to"), "{message}");
 }

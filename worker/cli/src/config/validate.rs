@@ -39,6 +39,18 @@ pub(super) fn validate(config: &Config, source: &Source<'_>) -> Result<(), Confi
             .map_err(|e| bad(&["worker", "timeouts", kind], e.message))?;
     }
 
+    for (name, q) in &config.queues {
+        WorkerBuilder::check_queue(name).map_err(|e| bad(&["queues", name], e.message))?;
+        if let Some(n) = q.concurrency {
+            WorkerBuilder::check_concurrency(n)
+                .map_err(|e| bad(&["queues", name, "concurrency"], e.message))?;
+        }
+        if let Some(timeout) = q.job_timeout {
+            WorkerBuilder::check_timeout(timeout)
+                .map_err(|e| bad(&["queues", name, "job_timeout"], e.message))?;
+        }
+    }
+
     config
         .http_config()
         .check()
@@ -152,13 +164,11 @@ pub(super) fn schedule(
         .queue
         .clone()
         .unwrap_or_else(|| config.worker.queue.clone());
-    if queue != config.worker.queue {
+    let served: Vec<String> = config.queue_plans().into_iter().map(|p| p.name).collect();
+    if !served.contains(&queue) {
         return Err(bad(
             "queue",
-            format!(
-                "is {queue:?}, but this daemon serves {:?} (`worker.queue`)",
-                config.worker.queue
-            ),
+            format!("is {queue:?}, but this daemon serves {served:?}"),
         ));
     }
     if s.kind != crate::daemon::HTTP_KIND {

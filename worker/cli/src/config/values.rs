@@ -40,6 +40,24 @@ pub(crate) mod optional_duration {
     }
 }
 
+/// Serde adapter for a duration that may be left out (then another key's value applies).
+pub(crate) mod maybe_duration {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::duration::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        super::duration::deserialize(d).map(Some)
+    }
+}
+
 /// Serde adapter for byte sizes.
 pub(crate) mod bytes {
     use super::*;

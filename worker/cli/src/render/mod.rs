@@ -128,8 +128,20 @@ fn table(rows: &[Value]) -> String {
     out
 }
 
-/// The breaker as `GET /v1/breaker` answers it (times in Unix milliseconds).
+/// The breakers as `GET /v1/breaker` answers it: each served queue's, one block each.
 pub(crate) fn breaker(view: &Value, style: &Style) -> String {
+    match view["queues"].as_array() {
+        Some(all) if !all.is_empty() => all
+            .iter()
+            .map(|b| one_breaker(b, style))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => one_breaker(view, style),
+    }
+}
+
+/// One queue's breaker (times in Unix milliseconds).
+fn one_breaker(view: &Value, style: &Style) -> String {
     let millis = |key: &str| view[key].as_u64().map(when::from_millis);
     let mut f = Fields::new();
     f.add("queue", text(&view["queue"]))

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod daemon;
+pub mod downstream;
 
 use std::time::Duration;
 
