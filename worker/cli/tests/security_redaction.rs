@@ -210,3 +210,55 @@ async fn a_planted_secret_reaches_the_downstream_and_no_answer_output_or_log_lin
     assert_eq!(received.lines().count(), 3, "tried three times: {received}");
     Ok(())
 }
+
+/// Planted in refused payloads.
+const REFUSED_SECRET: &str = "refused-s3cr3t-planted-c0de";
+
+/// `POST /v1/jobs` bodies the API refuses with a 422, each carrying [`REFUSED_SECRET`].
+fn refused_bodies() -> Vec<Value> {
+    vec![
+        // A token given as the URL's user name, no password.
+        json!({ "kind": "http", "payload": { "url": format!("https://{REFUSED_SECRET}@host.example/") } }),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_enqueue_quotes_no_planted_secret_in_the_answer_output_or_logs() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let launch = Launch {
+        keep_output: true,
+        ..Launch::default()
+    };
+    let extra = "[http]\nallowed_bases = [\"https://host.example/\"]\n[log]\nlevel = \"debug\"\n";
+    let mut daemon = Daemon::launch(dir, &data, extra, &launch);
+    let client = support::api_client();
+    for body in refused_bodies() {
+        let answer = client
+            .post(format!("{}/v1/jobs", daemon.url))
+            .json(&body)
+            .send()
+            .await?;
+        assert_eq!(answer.status(), 422, "{body}");
+        let text = answer.text().await?;
+        assert!(!text.contains(REFUSED_SECRET), "the answer: {text}");
+        let (code, out, err) = tenax(&[
+            "enqueue",
+            "--api",
+            &daemon.addr,
+            "http",
+            &body["payload"].to_string(),
+        ]);
+        assert_eq!(code, 1, "refused: {out}");
+        assert!(!err.is_empty(), "says why");
+        assert!(
+            !format!("{out}{err}").contains(REFUSED_SECRET),
+            "the CLI: {err}"
+        );
+    }
+    let status = daemon.stop();
+    assert!(status.success(), "{status:?}");
+    let logs = daemon.output().join("\n");
+    assert!(!logs.contains(REFUSED_SECRET), "the logs:\n{logs}");
+    Ok(())
+}

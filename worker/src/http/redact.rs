@@ -33,7 +33,7 @@ pub fn is_secret_name(name: &str) -> bool {
     SECRET_NAMES.contains(&name.as_str()) || SECRET_PARTS.iter().any(|p| name.contains(p))
 }
 
-/// `url` with the values of secret query parameters, and any password, replaced by
+/// `url` with the values of secret query parameters, and the userinfo, replaced by
 /// [`REDACTED`]. Works on text that does not parse as a URL too (it is what is shown).
 pub fn redact_url(url: &str) -> String {
     let (before_fragment, fragment) = match url.split_once('#') {
@@ -108,7 +108,8 @@ fn redact_pairs(query: &str) -> String {
     }
 }
 
-/// `https://user:pass@host/p` → `https://user:***@host/p`.
+/// `https://user:pass@host/p` → `https://***@host/p`. The whole userinfo goes: a token
+/// is often given as the user name alone (`https://ghp_x@github.com/`).
 fn redact_userinfo(base: &str) -> String {
     let Some(scheme_end) = base.find("://").map(|i| i + 3) else {
         return base.to_owned();
@@ -120,10 +121,8 @@ fn redact_userinfo(base: &str) -> String {
     let Some(at) = authority.rfind('@') else {
         return base.to_owned();
     };
-    let userinfo = &authority[..at];
-    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
     format!(
-        "{}{user}:{REDACTED}{}",
+        "{}{REDACTED}{}",
         &base[..scheme_end],
         &base[scheme_end + at..]
     )
@@ -186,7 +185,12 @@ mod tests {
         );
         assert_eq!(
             redact_url("https://u:pw@h.example/p?q"),
-            "https://u:***@h.example/p?q"
+            "https://***@h.example/p?q"
+        );
+        assert_eq!(
+            redact_url("https://ghp_abc123@github.com/x"),
+            "https://***@github.com/x",
+            "a user name alone is a token as often as not"
         );
         assert_eq!(redact_url("not a url"), "not a url");
         assert_eq!(redact_url("https://h/?token"), "https://h/?token");
