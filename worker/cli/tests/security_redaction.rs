@@ -220,6 +220,17 @@ fn refused_bodies() -> Vec<Value> {
     vec![
         // A token given as the URL's user name, no password.
         http(json!({ "url": format!("https://{REFUSED_SECRET}@host.example/") })),
+        // Signed URLs outside the allowed bases: the refusal quotes them, redacted.
+        http(json!({ "url": format!(
+            "https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&ss=b&sp=r\
+             &se=2026-12-02T00:00:00Z&spr=https&sig={REFUSED_SECRET}"
+        ) })),
+        http(json!({ "url": format!(
+            "https://bucket.s3.amazonaws.com/k.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential={REFUSED_SECRET}%2F20261201%2Fus-east-1%2Fs3%2Faws4_request\
+             &X-Amz-Date=20261201T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host\
+             &X-Amz-Security-Token={REFUSED_SECRET}&X-Amz-Signature={REFUSED_SECRET}"
+        ) })),
         // Wrong-typed fields, which serde's messages quote.
         http(json!({
             "url": "https://host.example/",
@@ -257,6 +268,16 @@ async fn a_refused_enqueue_quotes_no_planted_secret_in_the_answer_output_or_logs
         assert_eq!(answer.status(), 422, "{body}");
         let text = answer.text().await?;
         assert!(!text.contains(REFUSED_SECRET), "the answer: {text}");
+        if body["payload"]["url"]
+            .as_str()
+            .is_some_and(|u| u.contains('?'))
+        {
+            assert!(
+                text.contains("=***")
+                    && (text.contains("sv=2022") || text.contains("X-Amz-Date=2026")),
+                "quotes the URL, its harmless parameters kept: {text}"
+            );
+        }
         if body.get("dedup_mode").is_some() {
             continue;
         }

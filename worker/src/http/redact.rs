@@ -7,7 +7,9 @@
 //!
 //! A value cannot be recognised as secret, but its name usually says so. The list errs
 //! on the side of hiding: any name containing `token`, `key`, `secret`, `password`,
-//! `auth`, `session` or `cookie` is redacted, plus the standard credential headers.
+//! `pwd`, `auth`, `session`, `cookie`, `signature` or `credential` is redacted, and any
+//! with `sig` or `pass` as a whole word (Azure's `sig`, S3's `X-Amz-Signature` and
+//! `X-Amz-Credential`), plus the standard credential headers.
 
 use serde_json::Value;
 
@@ -22,15 +24,55 @@ const SECRET_NAMES: [&str; 4] = [
     "set-cookie",
 ];
 
-/// Parts of a name that mark a credential (compared without case).
-const SECRET_PARTS: [&str; 8] = [
-    "token", "key", "secret", "password", "passwd", "auth", "session", "cookie",
+/// Parts of a name that mark a credential wherever they appear (compared without case).
+const SECRET_PARTS: [&str; 11] = [
+    "token",
+    "key",
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "auth",
+    "session",
+    "cookie",
+    "signature",
+    "credential",
 ];
+
+/// Short words that mark a credential only as a whole word of the name (`sig`, `x-sig`,
+/// `user_pass`, `userPass`): inside longer words they are harmless (`design`, `compass`).
+const SECRET_WORDS: [&str; 2] = ["sig", "pass"];
 
 /// Whether a header or query parameter called `name` holds a secret (case-insensitive).
 pub fn is_secret_name(name: &str) -> bool {
-    let name = percent_decode(name).to_ascii_lowercase();
-    SECRET_NAMES.contains(&name.as_str()) || SECRET_PARTS.iter().any(|p| name.contains(p))
+    let decoded = percent_decode(name);
+    let name = decoded.to_ascii_lowercase();
+    SECRET_NAMES.contains(&name.as_str())
+        || SECRET_PARTS.iter().any(|p| name.contains(p))
+        || words(&decoded).any(|w| SECRET_WORDS.iter().any(|s| w.eq_ignore_ascii_case(s)))
+}
+
+/// The words of a name: split at anything not a letter or digit, and where a lower-case
+/// letter is followed by an upper-case one.
+fn words(name: &str) -> impl Iterator<Item = &str> {
+    // (where a word ends, where the next one starts)
+    let mut breaks = Vec::new();
+    let mut previous_lower = false;
+    for (i, c) in name.char_indices() {
+        if !c.is_alphanumeric() {
+            breaks.push((i, i + c.len_utf8()));
+        } else if previous_lower && c.is_uppercase() {
+            breaks.push((i, i));
+        }
+        previous_lower = c.is_lowercase();
+    }
+    breaks.push((name.len(), name.len()));
+    let mut from = 0;
+    breaks.into_iter().filter_map(move |(end, next)| {
+        let word = &name[from..end];
+        from = next;
+        (!word.is_empty()).then_some(word)
+    })
 }
 
 /// `url` with the values of secret query parameters, and the userinfo, replaced by
@@ -169,10 +211,39 @@ mod tests {
             "X-Client-Secret",
             "db_password",
             "X%2DPlex%2DToken",
+            "sig",
+            "SIG",
+            "x-sig",
+            "api_sig",
+            "X-Amz-Signature",
+            "X-Amz-Credential",
+            "x-amz-security-token",
+            "pass",
+            "user_pass",
+            "userPass",
+            "pwd",
+            "db_pwd",
+            "credentials",
         ] {
             assert!(is_secret_name(name), "{name}");
         }
-        for name in ["X-Tenant", "Content-Type", "Accept", "page"] {
+        for name in [
+            "X-Tenant",
+            "Content-Type",
+            "Accept",
+            "page",
+            "design",
+            "signal",
+            "sigma",
+            "compass",
+            "passenger",
+            "bypass",
+            "X-Amz-SignedHeaders",
+            "X-Amz-Date",
+            "sv",
+            "sp",
+            "se",
+        ] {
             assert!(!is_secret_name(name), "{name}");
         }
     }
