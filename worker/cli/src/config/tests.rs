@@ -209,7 +209,13 @@ fn the_token_is_never_printed() {
 
 #[test]
 fn the_printed_effective_configuration_parses_back_to_the_same_values() {
-    let text = "data_dir = \"/srv/q\"\npolicy_file = \"p.rhai\"\n\
+    // The policy file is loaded by the validation, so it must exist and compile.
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/policies/default.rhai"
+    );
+    let text = format!("data_dir = \"/srv/q\"\npolicy_file = {policy:?}\n")
+        + "\
         [api]\naddr = \"0.0.0.0:9000\"\ntoken = \"t0ken-t0ken\"\nbody_limit = 65537\n\
         [worker]\nqueue = \"mail\"\nconcurrency = 3\nshutdown_grace = 1500\njob_timeout = \"1h 30m\"\n\
         [worker.timeouts]\nhttp = \"2m\"\n\"odd.kind\" = \"3s\"\n\
@@ -218,7 +224,7 @@ fn the_printed_effective_configuration_parses_back_to_the_same_values() {
         [store]\ndurability = \"buffered\"\nflush_interval = \"1ms\"\ndead_retention = \"never\"\n\
         crash_limit = 100\nmin_free_space = 0\n\
         [log]\nformat = \"json\"\nlevel = \"info,tenax_worker=debug\"\n";
-    let config = parse(text).expect("valid");
+    let config = parse(&text).expect("valid");
     let printed = effective_toml(&config);
     // The token is left out; with it given again, the printed file is the same config.
     let env = |n: &str| (n == "TENAX_API_TOKEN").then(|| "t0ken-t0ken".to_owned());

@@ -4,8 +4,10 @@
 //! [`HttpConfig::check`](tenax_worker::http::HttpConfig::check), the allowed-base parser
 //! and [`StoreOptions::validate`](tenax_core::StoreOptions::validate). This module asks
 //! them and maps each answer to the key that holds the value. Only the binary's own
-//! settings (the API's address, token and body limit, the log filter) are checked here.
+//! settings (the API's address, token and body limit, the log filter) are checked here,
+//! and the policy file is compiled by the function the daemon loads it with.
 
+use tenax_policies::CompiledPolicy;
 use tenax_worker::WorkerBuilder;
 use tenax_worker::http::AllowedBases;
 
@@ -66,6 +68,12 @@ pub(super) fn validate(config: &Config, source: &Source<'_>) -> Result<(), Confi
                 config.api.addr
             ),
         ));
+    }
+    // Compiled as the daemon loads it, so a missing file or a bad script is refused here
+    // too; the message carries the script's own file, line and column.
+    if let Some(path) = &config.policy_file {
+        CompiledPolicy::load_file(path)
+            .map_err(|e| bad(&["policy_file"], format!("does not load: {e}")))?;
     }
     if let Err(e) = log_filter(&config.log.level) {
         return Err(bad(
