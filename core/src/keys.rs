@@ -8,7 +8,7 @@
 //! |-----------|----------------------------------|---------------------------|
 //! | `jobs`    | id                               | job record (codec)        |
 //! | `due`     | queue NUL run_at id              | empty                     |
-//! | `running` | id token                         | empty                     |
+//! | `running` | id token                         | queue (empty before 0.2)  |
 //! | `dead`    | dead_at id                       | dead summary (codec)      |
 //! | `dedup`   | queue NUL dedup key              | id                        |
 //! | `meta`    | `seq`, `counts/<queue>`, `state/<name>`, `format` | small values |

@@ -64,3 +64,43 @@ fn a_damaged_record_is_set_aside_and_named() {
     assert_eq!(store.purge_dead(std::time::Duration::ZERO).unwrap(), 1);
     assert_eq!(store.stats().unwrap().total.dead, 0);
 }
+
+#[test]
+fn a_running_job_whose_record_is_damaged_is_counted_dead_in_its_own_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let running = store
+        .enqueue(NewJob::new("k", vec![1]).with_queue("mail"))
+        .unwrap()
+        .id();
+    assert_eq!(store.claim("mail", 1).unwrap()[0].job.id, running);
+    let waiting = store
+        .enqueue(NewJob::new("k", vec![2]).with_queue("mail"))
+        .unwrap()
+        .id();
+    // The process dies with the job running; its record is damaged meanwhile.
+    drop(store);
+    damage(dir.path(), running);
+
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let mail = store.stats().unwrap().queues["mail"].counts;
+    assert_eq!((mail.running, mail.dead, mail.waiting), (0, 1, 1));
+    let dead = store.dead_jobs(&DeadFilter::default(), None, 10).unwrap();
+    assert_eq!(dead.jobs.len(), 1);
+    assert_eq!(
+        (dead.jobs[0].id, dead.jobs[0].queue.as_str()),
+        (running, "mail")
+    );
+
+    assert_eq!(store.purge_dead(std::time::Duration::ZERO).unwrap(), 1);
+    let claimed = store.claim("mail", 10).unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].job.id, waiting);
+    store.complete(&claimed[0].lease, None).unwrap();
+    let report = store.check_consistency().unwrap();
+    assert!(report.is_consistent(), "{report}");
+    assert!(
+        !store.stats().unwrap().queues.contains_key(""),
+        "no queue \"\""
+    );
+}

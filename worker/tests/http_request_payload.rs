@@ -70,6 +70,10 @@ fn each_mistake_gets_a_clear_error() {
             "unknown field `timout`",
         ),
         (r#"{"method":"GET"}"#, "missing field `url`"),
+        (
+            r#"{"url":"http://h/","headers":"Authorization: Bearer s3cr3t"}"#,
+            "`headers` must be a map (line 1",
+        ),
         (r#"{"url":"http://h/""#, "EOF while parsing"),
         (
             r#"{"url":"http://h/","json":{},"text":"x"}"#,

@@ -76,9 +76,12 @@ impl<'s> Batch<'s> {
         self.inner.remove_weak(&ks.due, self.key.as_slice());
     }
 
-    pub(crate) fn put_running(&mut self, id: JobId, token: u64) {
+    /// The entry names the queue, so a rescue can keep its counters right even when
+    /// the job's record no longer decodes.
+    pub(crate) fn put_running(&mut self, id: JobId, token: u64, queue: &str) {
         let ks = &self.shared.ks;
-        self.inner.insert(&ks.running, keys::running(id, token), []);
+        self.inner
+            .insert(&ks.running, keys::running(id, token), queue.as_bytes());
     }
 
     /// Running keys carry the unique token, so each is written exactly once.

@@ -50,7 +50,7 @@ impl Store {
                 Err(e) => return Err(e),
             };
             let token = batch.next_seq(&mut st);
-            batch.put_running(job.id, token);
+            batch.put_running(job.id, token, queue);
             let counts = batch.counts(&st, queue);
             counts.remove_pending(job.attempt);
             counts.running += 1;

@@ -152,17 +152,20 @@ impl Drop for Committer {
 impl Queue {
     fn serve(&self, write: &dyn Fn(Vec<Request>) -> Vec<Outcome>) {
         while let Some(group) = self.next_group() {
-            // A panic (in the write, or in a caller's waker) drops the unsettled
-            // completers, which fails their futures with an error; the thread lives on
-            // for the next group.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let (jobs, completers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-                let outcomes = write(jobs);
-                self.expect_back(completers.len());
-                for (outcome, completer) in outcomes.into_iter().zip(completers) {
-                    completer.finish(outcome);
-                }
-            }));
+            let (jobs, completers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+            // A panic in the write drops the completers, which fails their futures with
+            // an error; the thread lives on for the next group.
+            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(jobs)));
+            let Ok(outcomes) = written else {
+                continue;
+            };
+            self.expect_back(completers.len());
+            // Each settled on its own: a panic in one caller's waker must not cost the
+            // others their true outcome (their jobs are written and synced).
+            for (outcome, completer) in outcomes.into_iter().zip(completers) {
+                let finish = std::panic::AssertUnwindSafe(|| completer.finish(outcome));
+                let _ = std::panic::catch_unwind(finish);
+            }
         }
     }
 
@@ -328,6 +331,42 @@ mod tests {
             if n == 3 {
                 assert_eq!(failed, 20, "every group with the poisoned request failed");
             }
+        }
+    }
+
+    /// A caller whose waker panics does not cost the others of its group their outcome.
+    #[test]
+    fn a_panicking_waker_leaves_the_other_callers_of_its_group_their_outcome() {
+        struct Panics;
+        impl std::task::Wake for Panics {
+            fn wake(self: Arc<Self>) {
+                panic!("a caller's waker panicked");
+            }
+        }
+        // The first write waits until the others are queued, so they form one group.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Mutex::new(Some(gate));
+        let write: WriteDurably = Arc::new(move |reqs| {
+            if let Some(gate) = gate.lock().expect("gate").take() {
+                gate.recv().expect("released");
+            }
+            echo()(reqs)
+        });
+        let committer = Committer::start(write).expect("thread");
+        let first = committer.submit(jobs(1));
+        let mut group: Vec<_> = (2..=5).map(|n| committer.submit(jobs(n))).collect();
+        let quiet = std::task::Waker::noop();
+        let panics = std::task::Waker::from(Arc::new(Panics));
+        for (i, completion) in group.iter_mut().enumerate() {
+            let waker = if i == 1 { &panics } else { quiet };
+            let mut cx = std::task::Context::from_waker(waker);
+            assert!(std::pin::Pin::new(completion).poll(&mut cx).is_pending());
+        }
+        release.send(()).expect("release the write");
+        assert_eq!(block_on(first).expect("first").len(), 1);
+        for (completion, n) in group.into_iter().zip(2..=5) {
+            let out = block_on(completion);
+            assert_eq!(out.expect("its true outcome").len(), n);
         }
     }
 

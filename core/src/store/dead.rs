@@ -26,6 +26,10 @@ pub const CORRUPT_CLASS: &str = "corrupt";
 
 const SUMMARY_V1: u8 = 1;
 const CHUNK: usize = 1_000;
+/// At most this many dead-index entries are read under one hold of the write lock, so a
+/// rare filter over a large dead letter queue never stalls enqueues and claims for a
+/// whole scan; the next hold goes on from the last entry read.
+const SCAN: usize = 4_096;
 
 /// Which dead jobs an operation applies to. All conditions must hold; empty matches all.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -239,6 +243,18 @@ impl Shared {
         after: Option<DeadCursor>,
         limit: usize,
     ) -> Result<(Vec<DeadEntry>, Option<DeadCursor>)> {
+        self.scan_dead(filter, after, limit, usize::MAX)
+    }
+
+    /// Like [`list_dead`](Shared::list_dead), reading at most `scan` index entries: when
+    /// it stops there, `next` is the last entry read, matching or not.
+    fn scan_dead(
+        &self,
+        filter: &DeadFilter,
+        after: Option<DeadCursor>,
+        limit: usize,
+        scan: usize,
+    ) -> Result<(Vec<DeadEntry>, Option<DeadCursor>)> {
         let (mut from, to) = filter.key_range();
         if let Some(c) = after {
             let mut k = keys::dead(c.dead_at, c.id).to_vec();
@@ -246,8 +262,13 @@ impl Shared {
             from = from.max(k);
         }
         let mut entries = Vec::new();
-        let mut more = false;
-        for item in self.ks.dead.range(from..to) {
+        let mut last_read = None;
+        let mut next = None;
+        for (scanned, item) in self.ks.dead.range(from..to).enumerate() {
+            if scanned == scan {
+                next = last_read;
+                break;
+            }
             let (k, v) = item
                 .into_inner()
                 .map_err(|e| Error::engine("scan dead jobs", e))?;
@@ -255,22 +276,18 @@ impl Shared {
                 keys::parse_dead(&k).ok_or_else(|| Error::corrupt(None, "bad dead-index key"))?;
             let summary =
                 decode_summary(&v).ok_or_else(|| Error::corrupt(Some(id), "bad dead summary"))?;
-            if !filter.matches(&summary) {
-                continue;
+            if filter.matches(&summary) {
+                if entries.len() == limit {
+                    next = entries.last().map(|e: &DeadEntry| DeadCursor {
+                        dead_at: e.job.dead_at.unwrap_or_default(),
+                        id: e.job.id,
+                    });
+                    break;
+                }
+                entries.push(self.dead_record(id, dead_at, &summary)?);
             }
-            if entries.len() == limit {
-                more = true;
-                break;
-            }
-            entries.push(self.dead_record(id, dead_at, &summary)?);
+            last_read = Some(DeadCursor { dead_at, id });
         }
-        let next = more
-            .then(|| entries.last())
-            .flatten()
-            .map(|e: &DeadEntry| DeadCursor {
-                dead_at: e.job.dead_at.unwrap_or_default(),
-                id: e.job.id,
-            });
         Ok((entries, next))
     }
 
@@ -293,17 +310,29 @@ impl Shared {
 
     /// Applies `f` to the matching dead jobs, a bounded chunk per batch, and sums results.
     /// Each chunk is listed and written under one hold of the write lock, so `f` sees
-    /// only jobs that are dead at the time it writes.
+    /// only jobs that are dead at the time it writes; a hold reads at most [`SCAN`]
+    /// index entries, so `f` may get an empty chunk.
     fn for_each_dead_chunk(
         &self,
         filter: &DeadFilter,
+        f: impl FnMut(&Shared, &mut WriteState, Vec<DeadEntry>) -> Result<usize>,
+    ) -> Result<usize> {
+        self.for_each_dead_chunk_scanning(filter, SCAN, f)
+    }
+
+    /// [`for_each_dead_chunk`](Shared::for_each_dead_chunk), reading at most `scan`
+    /// index entries per hold of the lock.
+    fn for_each_dead_chunk_scanning(
+        &self,
+        filter: &DeadFilter,
+        scan: usize,
         mut f: impl FnMut(&Shared, &mut WriteState, Vec<DeadEntry>) -> Result<usize>,
     ) -> Result<usize> {
         let mut total = 0;
         let mut after = None;
         loop {
             let mut st = self.lock();
-            let (entries, next) = self.list_dead(filter, after, CHUNK)?;
+            let (entries, next) = self.scan_dead(filter, after, CHUNK, scan)?;
             total += f(self, &mut st, entries)?;
             drop(st);
             match next {
@@ -423,3 +452,7 @@ impl Batch<'_> {
         self.put_dead(&job);
     }
 }
+
+#[cfg(test)]
+#[path = "dead_tests.rs"]
+mod tests;

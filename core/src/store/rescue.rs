@@ -21,24 +21,35 @@ impl Shared {
         let mut st = self.lock();
         let mut leftovers = Vec::new();
         for item in self.ks.running.iter() {
-            let key = item
-                .key()
+            let (key, value) = item
+                .into_inner()
                 .map_err(|e| Error::engine("scan running jobs", e))?;
-            let parsed = keys::parse_running(&key)
+            let (id, token) = keys::parse_running(&key)
                 .ok_or_else(|| Error::corrupt(None, "bad running-index key"))?;
-            leftovers.push(parsed);
+            // Entries written before the queue was stored in them are empty.
+            let queue = (!value.is_empty()).then(|| String::from_utf8_lossy(&value).into_owned());
+            leftovers.push((id, token, queue));
         }
         let now = self.now();
         for chunk in leftovers.chunks(CHUNK) {
             let mut batch = Batch::new(self);
-            for &(id, token) in chunk {
+            for (id, token, queue) in chunk {
+                let (id, token) = (*id, *token);
                 batch.delete_running(id, token);
                 let mut job = match self.read_job(id) {
                     Ok(Some(job)) => job,
                     // No record: nothing is left to rescue.
                     Ok(None) => continue,
                     Err(Error::Corrupt { what, .. }) => {
-                        batch.quarantine(id, None, now, &what);
+                        // Counted as dead in the queue it ran in, as a purge will count
+                        // it; without a queue (an old entry) the stand-in's own queue
+                        // `""` is, and the running count it left cannot be found.
+                        if let Some(queue) = queue {
+                            let counts = batch.counts(&st, queue);
+                            counts.running = counts.running.saturating_sub(1);
+                        }
+                        batch.quarantine(id, queue.as_deref(), now, &what);
+                        batch.counts(&st, queue.as_deref().unwrap_or_default()).dead += 1;
                         continue;
                     }
                     Err(e) => return Err(e),

@@ -49,7 +49,7 @@ async fn bad_requests_get_a_clear_4xx_and_store_nothing() -> Result<()> {
                 .post(&url)
                 .json(&json!({ "kind": 7, "payload": good_payload })),
             422,
-            "invalid type",
+            "`kind` must be a string",
         ),
         (
             "missing field",

@@ -106,3 +106,60 @@ async fn a_daemon_draining_at_shutdown_is_not_ready() -> Result<()> {
     assert_eq!(health.status().as_u16(), 200, "alive while it drains");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_token_readyz_gives_generic_reasons_and_with_it_the_details() -> Result<()> {
+    const TOKEN: &str = "a-long-enough-token-for-tests";
+    let dir = tempfile::tempdir()?;
+    let policy = dir.path().join("policy.rhai");
+    std::fs::write(
+        &policy,
+        r#"#{ classes: #{ transient: #{ base: "50ms", cap: "100ms", max_retries: 2, jitter: 0.0, breaker: false } } }"#,
+    )?;
+    let data = dir.path().join("data");
+    let extra = format!(
+        "policy_file = {:?}\n[store]\nmin_free_space = 1152921504606846976\n\
+         [api]\naddr = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n",
+        policy.display().to_string()
+    );
+    let daemon = Daemon::start_at(dir, &data, &extra);
+    // A rejected reload: the policy's last error quotes the script.
+    std::fs::write(&policy, "#{ classes: #{ transient: #{ bsae: \"1s\" } } }")?;
+    daemon.signal("HUP");
+    let client = support::api_client();
+    let url = format!("{}/readyz", daemon.url);
+    let detailed = eventually(Duration::from_secs(15), async || {
+        let r = client.get(&url).bearer_auth(TOKEN).send().await.ok()?;
+        let body: Value = r.json().await.ok()?;
+        body["policy"]["last_error"].is_string().then_some(body)
+    })
+    .await;
+    let data_dir = data.display().to_string();
+    assert!(
+        detailed["policy"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("bsae")),
+        "{detailed}"
+    );
+    let reason = detailed["store"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("reserve"), "{detailed}");
+
+    for token in [None, Some("not-the-token")] {
+        let mut request = client.get(&url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let r = request.send().await?;
+        assert_eq!(r.status(), 503);
+        let text = r.text().await?;
+        let body: Value = serde_json::from_str(&text)?;
+        assert_eq!(body["store"]["reason"], "not writable", "{token:?}: {body}");
+        assert_eq!(body["reasons"], json!(["store: not writable"]), "{body}");
+        assert!(body["policy"].get("last_error").is_none(), "{body}");
+        assert!(
+            !text.contains(&data_dir) && !text.contains("bsae") && !text.contains("reserve"),
+            "{token:?}: {text}"
+        );
+    }
+    Ok(())
+}

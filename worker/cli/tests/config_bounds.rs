@@ -305,3 +305,51 @@ fn check_and_run_agree_on_the_files_check_once_passed_and_on_the_environment() -
     assert!(!dir.path().join("data").exists());
     Ok(())
 }
+
+/// `run` loads the policy file before it serves; `config check` once did not look at it.
+#[test]
+fn a_missing_policy_file_or_a_script_that_does_not_parse_is_refused_by_check_and_run() -> Result<()>
+{
+    for (case, script) in [
+        ("missing", None),
+        (
+            "syntax error",
+            Some("#{\n    classes: #{ transient: #{ base: \"50ms\" ,, } },\n}\n"),
+        ),
+    ] {
+        let dir = tempfile::tempdir()?;
+        let policy = dir.path().join("policy.rhai");
+        if let Some(script) = script {
+            std::fs::write(&policy, script)?;
+        }
+        let data = dir.path().join("data");
+        let text = format!(
+            "data_dir = {:?}\npolicy_file = {:?}\n[api]\naddr = \"127.0.0.1:0\"\n",
+            data.display().to_string(),
+            policy.display().to_string()
+        );
+        let file = dir.path().join("tenax.toml");
+        std::fs::write(&file, text)?;
+        // The key and its line; for a script, the script's own line too.
+        let script_at = if script.is_some() {
+            "policy.rhai:2:"
+        } else {
+            "policy.rhai"
+        };
+        let expected = ["tenax.toml:2:", "`policy_file`", script_at];
+        let (code, _, err) = tenax(&["config", "check", file.to_str().expect("utf-8")]);
+        assert_eq!(code, 1, "config check accepted the {case} policy: {err}");
+        assert!(expected.iter().all(|e| err.contains(e)), "{case}: {err}");
+        let (code, err) = run_refuses(&file, &[])?;
+        assert_eq!(code, 1, "run: {case}: {err}");
+        assert!(
+            expected.iter().all(|e| err.contains(e)),
+            "run: {case}: {err}"
+        );
+        assert!(
+            !data.exists(),
+            "run refused the {case} policy before opening the data"
+        );
+    }
+    Ok(())
+}

@@ -210,3 +210,94 @@ async fn a_planted_secret_reaches_the_downstream_and_no_answer_output_or_log_lin
     assert_eq!(received.lines().count(), 3, "tried three times: {received}");
     Ok(())
 }
+
+/// Planted in refused payloads.
+const REFUSED_SECRET: &str = "refused-s3cr3t-planted-c0de";
+
+/// `POST /v1/jobs` bodies the API refuses with a 422, each carrying [`REFUSED_SECRET`].
+fn refused_bodies() -> Vec<Value> {
+    let http = |payload: Value| json!({ "kind": "http", "payload": payload });
+    vec![
+        // A token given as the URL's user name, no password.
+        http(json!({ "url": format!("https://{REFUSED_SECRET}@host.example/") })),
+        // Signed URLs outside the allowed bases: the refusal quotes them, redacted.
+        http(json!({ "url": format!(
+            "https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&ss=b&sp=r\
+             &se=2026-12-02T00:00:00Z&spr=https&sig={REFUSED_SECRET}"
+        ) })),
+        http(json!({ "url": format!(
+            "https://bucket.s3.amazonaws.com/k.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential={REFUSED_SECRET}%2F20261201%2Fus-east-1%2Fs3%2Faws4_request\
+             &X-Amz-Date=20261201T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host\
+             &X-Amz-Security-Token={REFUSED_SECRET}&X-Amz-Signature={REFUSED_SECRET}"
+        ) })),
+        // Wrong-typed fields, which serde's messages quote.
+        http(json!({
+            "url": "https://host.example/",
+            "headers": format!("Authorization: Bearer {REFUSED_SECRET}")
+        })),
+        http(json!({
+            "url": "https://host.example/",
+            "headers": { "Authorization": [format!("Bearer {REFUSED_SECRET}")] }
+        })),
+        json!({
+            "kind": "http",
+            "payload": { "url": "https://host.example/" },
+            "dedup_mode": REFUSED_SECRET
+        }),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_enqueue_quotes_no_planted_secret_in_the_answer_output_or_logs() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let launch = Launch {
+        keep_output: true,
+        ..Launch::default()
+    };
+    let extra = "[http]\nallowed_bases = [\"https://host.example/\"]\n[log]\nlevel = \"debug\"\n";
+    let mut daemon = Daemon::launch(dir, &data, extra, &launch);
+    let client = support::api_client();
+    for body in refused_bodies() {
+        let answer = client
+            .post(format!("{}/v1/jobs", daemon.url))
+            .json(&body)
+            .send()
+            .await?;
+        assert_eq!(answer.status(), 422, "{body}");
+        let text = answer.text().await?;
+        assert!(!text.contains(REFUSED_SECRET), "the answer: {text}");
+        if body["payload"]["url"]
+            .as_str()
+            .is_some_and(|u| u.contains('?'))
+        {
+            assert!(
+                text.contains("=***")
+                    && (text.contains("sv=2022") || text.contains("X-Amz-Date=2026")),
+                "quotes the URL, its harmless parameters kept: {text}"
+            );
+        }
+        if body.get("dedup_mode").is_some() {
+            continue;
+        }
+        let (code, out, err) = tenax(&[
+            "enqueue",
+            "--api",
+            &daemon.addr,
+            "http",
+            &body["payload"].to_string(),
+        ]);
+        assert_eq!(code, 1, "refused: {out}");
+        assert!(!err.is_empty(), "says why");
+        assert!(
+            !format!("{out}{err}").contains(REFUSED_SECRET),
+            "the CLI: {err}"
+        );
+    }
+    let status = daemon.stop();
+    assert!(status.success(), "{status:?}");
+    let logs = daemon.output().join("\n");
+    assert!(!logs.contains(REFUSED_SECRET), "the logs:\n{logs}");
+    Ok(())
+}

@@ -7,7 +7,9 @@
 //!
 //! A value cannot be recognised as secret, but its name usually says so. The list errs
 //! on the side of hiding: any name containing `token`, `key`, `secret`, `password`,
-//! `auth`, `session` or `cookie` is redacted, plus the standard credential headers.
+//! `pwd`, `auth`, `session`, `cookie`, `signature` or `credential` is redacted, and any
+//! with `sig` or `pass` as a whole word (Azure's `sig`, S3's `X-Amz-Signature` and
+//! `X-Amz-Credential`), plus the standard credential headers.
 
 use serde_json::Value;
 
@@ -22,18 +24,58 @@ const SECRET_NAMES: [&str; 4] = [
     "set-cookie",
 ];
 
-/// Parts of a name that mark a credential (compared without case).
-const SECRET_PARTS: [&str; 8] = [
-    "token", "key", "secret", "password", "passwd", "auth", "session", "cookie",
+/// Parts of a name that mark a credential wherever they appear (compared without case).
+const SECRET_PARTS: [&str; 11] = [
+    "token",
+    "key",
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "auth",
+    "session",
+    "cookie",
+    "signature",
+    "credential",
 ];
+
+/// Short words that mark a credential only as a whole word of the name (`sig`, `x-sig`,
+/// `user_pass`, `userPass`): inside longer words they are harmless (`design`, `compass`).
+const SECRET_WORDS: [&str; 2] = ["sig", "pass"];
 
 /// Whether a header or query parameter called `name` holds a secret (case-insensitive).
 pub fn is_secret_name(name: &str) -> bool {
-    let name = percent_decode(name).to_ascii_lowercase();
-    SECRET_NAMES.contains(&name.as_str()) || SECRET_PARTS.iter().any(|p| name.contains(p))
+    let decoded = percent_decode(name);
+    let name = decoded.to_ascii_lowercase();
+    SECRET_NAMES.contains(&name.as_str())
+        || SECRET_PARTS.iter().any(|p| name.contains(p))
+        || words(&decoded).any(|w| SECRET_WORDS.iter().any(|s| w.eq_ignore_ascii_case(s)))
 }
 
-/// `url` with the values of secret query parameters, and any password, replaced by
+/// The words of a name: split at anything not a letter or digit, and where a lower-case
+/// letter is followed by an upper-case one.
+fn words(name: &str) -> impl Iterator<Item = &str> {
+    // (where a word ends, where the next one starts)
+    let mut breaks = Vec::new();
+    let mut previous_lower = false;
+    for (i, c) in name.char_indices() {
+        if !c.is_alphanumeric() {
+            breaks.push((i, i + c.len_utf8()));
+        } else if previous_lower && c.is_uppercase() {
+            breaks.push((i, i));
+        }
+        previous_lower = c.is_lowercase();
+    }
+    breaks.push((name.len(), name.len()));
+    let mut from = 0;
+    breaks.into_iter().filter_map(move |(end, next)| {
+        let word = &name[from..end];
+        from = next;
+        (!word.is_empty()).then_some(word)
+    })
+}
+
+/// `url` with the values of secret query parameters, and the userinfo, replaced by
 /// [`REDACTED`]. Works on text that does not parse as a URL too (it is what is shown).
 pub fn redact_url(url: &str) -> String {
     let (before_fragment, fragment) = match url.split_once('#') {
@@ -108,7 +150,8 @@ fn redact_pairs(query: &str) -> String {
     }
 }
 
-/// `https://user:pass@host/p` → `https://user:***@host/p`.
+/// `https://user:pass@host/p` → `https://***@host/p`. The whole userinfo goes: a token
+/// is often given as the user name alone (`https://ghp_x@github.com/`).
 fn redact_userinfo(base: &str) -> String {
     let Some(scheme_end) = base.find("://").map(|i| i + 3) else {
         return base.to_owned();
@@ -120,10 +163,8 @@ fn redact_userinfo(base: &str) -> String {
     let Some(at) = authority.rfind('@') else {
         return base.to_owned();
     };
-    let userinfo = &authority[..at];
-    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
     format!(
-        "{}{user}:{REDACTED}{}",
+        "{}{REDACTED}{}",
         &base[..scheme_end],
         &base[scheme_end + at..]
     )
@@ -170,10 +211,39 @@ mod tests {
             "X-Client-Secret",
             "db_password",
             "X%2DPlex%2DToken",
+            "sig",
+            "SIG",
+            "x-sig",
+            "api_sig",
+            "X-Amz-Signature",
+            "X-Amz-Credential",
+            "x-amz-security-token",
+            "pass",
+            "user_pass",
+            "userPass",
+            "pwd",
+            "db_pwd",
+            "credentials",
         ] {
             assert!(is_secret_name(name), "{name}");
         }
-        for name in ["X-Tenant", "Content-Type", "Accept", "page"] {
+        for name in [
+            "X-Tenant",
+            "Content-Type",
+            "Accept",
+            "page",
+            "design",
+            "signal",
+            "sigma",
+            "compass",
+            "passenger",
+            "bypass",
+            "X-Amz-SignedHeaders",
+            "X-Amz-Date",
+            "sv",
+            "sp",
+            "se",
+        ] {
             assert!(!is_secret_name(name), "{name}");
         }
     }
@@ -186,7 +256,12 @@ mod tests {
         );
         assert_eq!(
             redact_url("https://u:pw@h.example/p?q"),
-            "https://u:***@h.example/p?q"
+            "https://***@h.example/p?q"
+        );
+        assert_eq!(
+            redact_url("https://ghp_abc123@github.com/x"),
+            "https://***@github.com/x",
+            "a user name alone is a token as often as not"
         );
         assert_eq!(redact_url("not a url"), "not a url");
         assert_eq!(redact_url("https://h/?token"), "https://h/?token");

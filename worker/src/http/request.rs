@@ -130,7 +130,7 @@ impl HttpRequest {
     /// any allow-list: that is the handler's job, as only it knows the list.
     pub fn from_payload(payload: &[u8]) -> Result<Self, RequestError> {
         let raw: RawRequest =
-            serde_json::from_slice(payload).map_err(|e| RequestError::Json(e.to_string()))?;
+            super::json_error::from_json_slice(payload).map_err(RequestError::Json)?;
         let body = match (raw.json, raw.text) {
             (Some(_), Some(_)) => return Err(RequestError::TwoBodies),
             (Some(json), None) => Some(HttpBody::Json(json)),

@@ -6,7 +6,8 @@
 #[non_exhaustive]
 pub enum RequestError {
     /// Not JSON, or not the shape of a request (unknown or missing field, wrong type).
-    /// The message is serde's, with line and column.
+    /// The message names the field and what it must be, with line and column; it never
+    /// quotes the value, which may be a credential.
     #[error("invalid HTTP request payload: {0}")]
     Json(String),
 

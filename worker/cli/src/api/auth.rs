@@ -21,31 +21,31 @@ pub(crate) async fn require_token(
     if matches!(request.uri().path(), "/healthz" | "/readyz") {
         return next.run(request).await;
     }
-    let given = request
-        .headers()
+    if carries_token(request.headers(), expected) {
+        return next.run(request).await;
+    }
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this API needs `Authorization: Bearer <token>` with the configured token",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
+}
+
+/// Whether `headers` carry `Authorization: Bearer <expected>`.
+pub(crate) fn carries_token(headers: &header::HeaderMap, expected: &str) -> bool {
+    let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer);
-    match given {
-        // NOTE: constant-time over the bytes, so the comparison does not leak how much
-        // of a guessed token was right.
-        Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => {
-            next.run(request).await
-        }
-        _ => {
-            let mut response = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "this API needs `Authorization: Bearer <token>` with the configured token",
-            )
-            .into_response();
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            response
-        }
-    }
+    // NOTE: constant-time over the bytes, so the comparison does not leak how much of a
+    // guessed token was right.
+    given.is_some_and(|token| bool::from(token.as_bytes().ct_eq(expected.as_bytes())))
 }
 
 /// The token of a `Bearer` credential; the scheme name is case-insensitive (RFC 9110).

@@ -40,7 +40,8 @@ pub(crate) fn shaped<T: DeserializeOwned>(
     value: serde_json::Value,
     at: &str,
 ) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|e| {
+    // The message never quotes a value: a wrong-typed field may hold a credential.
+    tenax_worker::http::from_json_value(value).map_err(|e| {
         let place = if at.is_empty() {
             String::new()
         } else {
@@ -57,7 +58,7 @@ pub(crate) fn query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiErro
         .into_iter()
         .map(|(k, v)| (k, serde_json::Value::String(v)))
         .collect();
-    serde_json::from_value(serde_json::Value::Object(pairs))
+    tenax_worker::http::from_json_value(serde_json::Value::Object(pairs))
         .map_err(|e| ApiError::bad_request("invalid_query", format!("query string: {e}")))
 }
 

@@ -12,13 +12,17 @@
 //!   is reported (`last_error`) but does not make the daemon unready.
 //!
 //! Otherwise the answer is 503 with the reasons, so a probe's log says what is wrong.
+//! Probes carry no token, so when a token is configured a request without it gets
+//! generic reasons (`not writable`, `not loaded`) and no `last_error`: the details name
+//! the data directory and quote the policy script. With the token, or with no token
+//! configured (the API is then on loopback only), it gets the details.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
 use super::ApiState;
@@ -102,13 +106,21 @@ struct PolicyCheck {
     last_error: Option<String>,
 }
 
-/// Readiness: store writable, worker loop running, policy loaded. No token needed.
+/// Readiness: store writable, worker loop running, policy loaded. No token needed; the
+/// details (the store's error, the policy's last error) only with it.
 #[utoipa::path(get, path = "/readyz", tag = "probes",
     responses(
         (status = 200, description = "Ready", body = ReadyView),
         (status = 503, description = "Not ready; `reasons` says why", body = ReadyView),
     ))]
-pub(crate) async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<ReadyView>) {
+pub(crate) async fn ready(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> (StatusCode, Json<ReadyView>) {
+    let detailed = state
+        .token
+        .as_deref()
+        .is_none_or(|token| super::auth::carries_token(&headers, token));
     let (store, worker) = match state.readiness.clone() {
         Some(r) => {
             let space = r.space.clone();
@@ -130,8 +142,15 @@ pub(crate) async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Re
     let policy = PolicyCheck {
         ok: status.version > 0,
         version: status.version,
-        last_error: status.last_error,
+        last_error: status.last_error.filter(|_| detailed),
     };
+    let store = store.map_err(|e| {
+        if detailed {
+            e
+        } else {
+            "not writable".to_owned()
+        }
+    });
     let mut reasons = Vec::new();
     if let Err(e) = &store {
         reasons.push(format!("store: {e}"));
@@ -140,7 +159,14 @@ pub(crate) async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Re
         reasons.push(format!("worker: {e}"));
     }
     if !policy.ok {
-        reasons.push("policy: none is loaded".to_owned());
+        reasons.push(
+            if detailed {
+                "policy: none is loaded"
+            } else {
+                "policy: not loaded"
+            }
+            .to_owned(),
+        );
     }
     let ready = reasons.is_empty();
     let view = ReadyView {

@@ -209,7 +209,13 @@ fn the_token_is_never_printed() {
 
 #[test]
 fn the_printed_effective_configuration_parses_back_to_the_same_values() {
-    let text = "data_dir = \"/srv/q\"\npolicy_file = \"p.rhai\"\n\
+    // The policy file is loaded by the validation, so it must exist and compile.
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/policies/default.rhai"
+    );
+    let text = format!("data_dir = \"/srv/q\"\npolicy_file = {policy:?}\n")
+        + "\
         [api]\naddr = \"0.0.0.0:9000\"\ntoken = \"t0ken-t0ken\"\nbody_limit = 65537\n\
         [worker]\nqueue = \"mail\"\nconcurrency = 3\nshutdown_grace = 1500\njob_timeout = \"1h 30m\"\n\
         [worker.timeouts]\nhttp = \"2m\"\n\"odd.kind\" = \"3s\"\n\
@@ -223,7 +229,7 @@ fn the_printed_effective_configuration_parses_back_to_the_same_values() {
         url = \"https://example.com/hooks/reconcile\", json = { full = true, n = 3 } }\n\
         [[schedules]]\nname = \"ping\"\nevery = \"15m\"\nqueue = \"mail\"\nkind = \"http\"\n\
         payload = { url = \"https://example.com/hooks/ping\" }\n";
-    let config = parse(text).expect("valid");
+    let config = parse(&text).expect("valid");
     assert_eq!(config.schedules.len(), 2);
     let printed = effective_toml(&config);
     // The token is left out; with it given again, the printed file is the same config.
@@ -369,20 +375,26 @@ fn a_schedule_is_refused_when_its_keys_do_not_fit_together() {
 
 #[test]
 fn queues_take_the_worker_values_they_do_not_set() {
-    let config = parse(
-        "policy_file = \"all.rhai\"\n[worker]\nconcurrency = 7\njob_timeout = \"1m\"\n\
-         [queues.media]\nconcurrency = 2\npolicy_file = \"media.rhai\"\njob_timeout = \"5s\"\n\
+    // Policy files are compiled by the validation, so they must exist.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let all = dir.path().join("all.rhai");
+    let media = dir.path().join("media.rhai");
+    std::fs::write(&all, "#{}").expect("write all.rhai");
+    std::fs::write(&media, "#{}").expect("write media.rhai");
+    let config = parse(&format!(
+        "policy_file = {all:?}\n[worker]\nconcurrency = 7\njob_timeout = \"1m\"\n\
+         [queues.media]\nconcurrency = 2\npolicy_file = {media:?}\njob_timeout = \"5s\"\n\
          [queues.mail]\n",
-    )
+    ))
     .expect("parses");
     let plans = config.queue_plans();
     let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["mail", "media"]);
     assert_eq!(plans[0].concurrency, 7);
-    assert_eq!(plans[0].policy_file, Some(PathBuf::from("all.rhai")));
+    assert_eq!(plans[0].policy_file, Some(all.clone()));
     assert_eq!(plans[0].job_timeout, Duration::from_secs(60));
     assert_eq!(plans[1].concurrency, 2);
-    assert_eq!(plans[1].policy_file, Some(PathBuf::from("media.rhai")));
+    assert_eq!(plans[1].policy_file, Some(media.clone()));
     assert_eq!(plans[1].job_timeout, Duration::from_secs(5));
     // Without [queues], the one queue of `[worker]`.
     let single = parse("[worker]\nqueue = \"jobs\"\n").expect("parses");

@@ -4,10 +4,12 @@
 //! [`HttpConfig::check`](tenax_worker::http::HttpConfig::check), the allowed-base parser
 //! and [`StoreOptions::validate`](tenax_core::StoreOptions::validate). This module asks
 //! them and maps each answer to the key that holds the value. Only the binary's own
-//! settings (the API's address, token and body limit, the log filter) are checked here.
+//! settings (the API's address, token and body limit, the log filter) are checked here,
+//! and the policy file is compiled by the function the daemon loads it with.
 
 use std::collections::HashSet;
 
+use tenax_policies::CompiledPolicy;
 use tenax_worker::WorkerBuilder;
 use tenax_worker::http::{AllowedBases, HttpRequest};
 
@@ -81,6 +83,22 @@ pub(super) fn validate(config: &Config, source: &Source<'_>) -> Result<(), Confi
                 config.api.addr
             ),
         ));
+    }
+    // Compiled as the daemon loads it, so a missing file or a bad script is refused here
+    // too; the message carries the script's own file, line and column.
+    if let Some(path) = &config.policy_file {
+        CompiledPolicy::load_file(path)
+            .map_err(|e| bad(&["policy_file"], format!("does not load: {e}")))?;
+    }
+    for (name, queue) in &config.queues {
+        if let Some(path) = &queue.policy_file {
+            CompiledPolicy::load_file(path).map_err(|e| {
+                bad(
+                    &["queues", name, "policy_file"],
+                    format!("does not load: {e}"),
+                )
+            })?;
+        }
     }
     if let Err(e) = log_filter(&config.log.level) {
         return Err(bad(
