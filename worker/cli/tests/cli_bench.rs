@@ -82,8 +82,10 @@ fn daemon_workloads_measure_a_real_daemon_and_deliver_every_job_exactly_once() {
         figure("api-enqueue: 1 job per POST, p99"),
     );
     assert!(0.0 < p50 && p50 <= p99, "p50 {p50}, p99 {p99}");
-    assert!(figure("api-enqueue: load generator CPU") > 0.0);
-    assert!(figure("http-deliver: daemon CPU") > 0.0);
+    // CPU comes from /proc in clock ticks (10 ms): a run this small may take less than
+    // one tick, so only its presence and sign are checked here.
+    assert!(figure("api-enqueue: load generator CPU") >= 0.0);
+    assert!(figure("http-deliver: daemon CPU") >= 0.0);
     assert_eq!(figure("http-deliver: requests received"), f64::from(jobs));
     assert_eq!(
         figure("http-deliver: distinct jobs received"),
