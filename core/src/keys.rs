@@ -8,7 +8,7 @@
 //! |-----------|----------------------------------|---------------------------|
 //! | `jobs`    | id                               | job record (codec)        |
 //! | `due`     | queue NUL run_at id              | empty                     |
-//! | `running` | id token                         | empty                     |
+//! | `running` | id token                         | empty, or `cancelled` mark |
 //! | `dead`    | dead_at id                       | dead summary (codec)      |
 //! | `dedup`   | queue NUL dedup key              | id                        |
 //! | `meta`    | `seq`, `counts/<queue>`, `state/<name>`, `format` | small values |
@@ -92,6 +92,9 @@ pub(crate) fn parse_running(key: &[u8]) -> Option<(JobId, u64)> {
         u64::from_be_bytes(token.try_into().ok()?),
     ))
 }
+
+/// The value of a running entry whose job an operator cancelled (otherwise empty).
+pub(crate) const RUNNING_CANCELLED: [u8; 1] = [1];
 
 pub(crate) fn dead(dead_at: Timestamp, id: JobId) -> [u8; 16] {
     let mut k = [0; 16];

@@ -411,6 +411,7 @@ fn stand_in(id: JobId, at: Timestamp, why: &str) -> Job {
             at,
         }),
         dead_at: Some(at),
+        attempts: Vec::new(),
     }
 }
 

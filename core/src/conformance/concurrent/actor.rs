@@ -192,9 +192,9 @@ impl<S: JobStore> Actor<S> {
                 } else {
                     now.saturating_add(Duration::from_millis(ms - 1_000))
                 };
-                s.retry(&lease, run_at, error("transient"), update)
+                s.retry(&lease, run_at, error("transient").into(), update)
             }
-            Outcome::Bury => s.bury(&lease, error("permanent"), update),
+            Outcome::Bury => s.bury(&lease, error("permanent").into(), update),
             Outcome::Release => s.release(&lease),
         };
         match result {
