@@ -155,6 +155,14 @@ pub(crate) enum JobCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Cancel a job: a waiting or retrying one moves to the dead letters as
+    /// `cancelled`; a running one is buried so when its attempt ends, unless it succeeds.
+    Cancel {
+        #[command(flatten)]
+        target: Target,
+        /// The job id.
+        id: u64,
+    },
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -225,6 +233,13 @@ pub(crate) enum DlqCommand {
         /// Every dead job.
         #[arg(long)]
         all: bool,
+    },
+    /// Delete one dead job.
+    Delete {
+        #[command(flatten)]
+        target: Target,
+        /// The job id.
+        id: u64,
     },
     /// Delete dead jobs older than an age.
     Purge {

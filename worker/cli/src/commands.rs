@@ -285,6 +285,16 @@ pub(crate) async fn dlq_purge(target: &Target, older_than: &str) -> Result<()> {
     print_json(&daemon.client.delete(&format!("/v1/dead{query}")).await?)
 }
 
+pub(crate) async fn cancel_job(target: &Target, id: u64) -> Result<()> {
+    let daemon = Daemon::resolve(target)?;
+    print_json(&daemon.client.delete(&format!("/v1/jobs/{id}")).await?)
+}
+
+pub(crate) async fn dlq_delete(target: &Target, id: u64) -> Result<()> {
+    let daemon = Daemon::resolve(target)?;
+    print_json(&daemon.client.delete(&format!("/v1/dead/{id}")).await?)
+}
+
 pub(crate) async fn breaker(target: &Target, as_json: bool) -> Result<()> {
     let daemon = Daemon::resolve(target)?;
     let view = daemon.client.get("/v1/breaker").await?;

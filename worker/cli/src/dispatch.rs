@@ -37,6 +37,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Job {
             command: JobCommand::Show { target, id, json },
         } => commands::show_job(&target, id, json).await?,
+        Command::Job {
+            command: JobCommand::Cancel { target, id },
+        } => commands::cancel_job(&target, id).await?,
         Command::Dlq { command } => match command {
             DlqCommand::List {
                 target,
@@ -52,6 +55,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 filter,
                 all,
             } => commands::dlq_requeue(&target, &ids, &filter, all).await?,
+            DlqCommand::Delete { target, id } => commands::dlq_delete(&target, id).await?,
             DlqCommand::Purge { target, older_than } => {
                 commands::dlq_purge(&target, &older_than).await?;
             }

@@ -1,4 +1,4 @@
-//! The dead letter queue: list, show, requeue, purge.
+//! The dead letter queue: list, show, requeue, purge, delete one.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -151,6 +151,29 @@ pub(crate) async fn show(
             "job {id} is not in the dead letter queue"
         ))),
     }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Deleted {
+    deleted: u64,
+}
+
+/// Delete one dead letter.
+#[utoipa::path(delete, path = "/v1/dead/{id}", tag = "dead letters",
+    params(("id" = u64, Path, description = "The job id")),
+    responses(
+        (status = 200, description = "Deleted", body = Deleted),
+        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 404, description = "Not a dead letter", body = ErrorBody),
+    ))]
+pub(crate) async fn delete(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Deleted>, ApiError> {
+    let id = path_id(id)?;
+    let store = state.store.clone();
+    blocking(move || store.delete_dead(id)).await?;
+    Ok(Json(Deleted { deleted: id.get() }))
 }
 
 /// Exactly one of `ids`, `filter` or `all: true`.

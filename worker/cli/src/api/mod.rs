@@ -4,10 +4,12 @@
 //! | method and path | what |
 //! |---|---|
 //! | `POST /v1/jobs` | enqueue one job, or `{"jobs": [...]}` as one all-or-nothing batch |
-//! | `GET /v1/jobs/{id}` | a job and its state |
+//! | `GET /v1/jobs/{id}` | a job, its state and its last attempts |
+//! | `DELETE /v1/jobs/{id}` | cancel a job (to the dead letters as `cancelled`; a running one when its attempt ends) |
 //! | `GET /v1/stats` | counts per queue and state |
 //! | `GET /v1/dead` | dead letters; filters `queue`, `kind`, `class`, `since`, `until`; `limit`, `cursor` |
 //! | `GET /v1/dead/{id}` | one dead letter |
+//! | `DELETE /v1/dead/{id}` | delete one dead letter |
 //! | `POST /v1/dead/requeue` | `{"ids": [...]}`, `{"filter": {...}}` or `{"all": true}` |
 //! | `DELETE /v1/dead?older_than=7d` | purge old dead letters |
 //! | `GET /v1/policy` | the live policy: version, hash, last reload error, report |
@@ -115,11 +117,11 @@ impl ApiState {
 pub fn router(state: ApiState, body_limit: usize) -> Router {
     Router::new()
         .route("/v1/jobs", post(jobs::enqueue))
-        .route("/v1/jobs/{id}", get(jobs::show))
+        .route("/v1/jobs/{id}", get(jobs::show).delete(jobs::cancel))
         .route("/v1/stats", get(info::stats))
         .route("/v1/dead", get(dead::list).delete(dead::purge))
         .route("/v1/dead/requeue", post(dead::requeue))
-        .route("/v1/dead/{id}", get(dead::show))
+        .route("/v1/dead/{id}", get(dead::show).delete(dead::delete))
         .route("/v1/policy", get(info::policy))
         .route("/v1/breaker", get(info::breaker))
         .route("/v1/openapi.json", get(openapi::document))

@@ -17,6 +17,7 @@ use super::{dead, info, jobs, ready};
     paths(
         jobs::enqueue,
         jobs::show,
+        jobs::cancel,
         info::stats,
         info::policy,
         info::breaker,
@@ -24,6 +25,7 @@ use super::{dead, info, jobs, ready};
         info::metrics,
         dead::list,
         dead::show,
+        dead::delete,
         dead::requeue,
         dead::purge,
         ready::ready,
