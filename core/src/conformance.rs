@@ -97,6 +97,10 @@ pub fn cases<B: Backend>() -> Vec<(&'static str, Case<B>)> {
             operator::delete_dead_removes_one_dead_letter::<B>,
         ),
         (
+            "listing_pages_through_each_state",
+            operator::listing_pages_through_each_state::<B>,
+        ),
+        (
             "concurrent_operations_keep_every_invariant",
             concurrent::concurrent_model::<B>,
         ),

@@ -80,5 +80,6 @@ pub use options::{Durability, InvalidOption, StoreOptions};
 pub use storage::{EnqueueFuture, JobStore};
 pub use store::{
     CANCELLED_CLASS, CORRUPT_CLASS, CRASHED_CLASS, Cancel, DeadCursor, DeadFilter, DeadPage,
-    DeadSelector, DueJob, QueueStats, Stats, Store,
+    DeadSelector, DueJob, JobCursor, JobFilter, JobPage, ListState, MAX_SCAN, QueueStats, Stats,
+    Store,
 };

@@ -16,7 +16,8 @@ use event_listener::EventListener;
 
 use crate::{
     Attempt, Cancel, Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector,
-    Enqueued, Job, JobId, JobState, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp,
+    Enqueued, Job, JobCursor, JobFilter, JobId, JobPage, JobState, Lease, NewJob, Result,
+    StateUpdate, Stats, Store, Timestamp,
 };
 
 /// The outcome of [`JobStore::enqueue_batch_async`].
@@ -62,6 +63,8 @@ pub trait JobStore: Send + Sync + 'static {
     fn job(&self, id: JobId) -> Result<Option<(Job, JobState)>>;
     /// Counts per state and queue.
     fn stats(&self) -> Result<Stats>;
+    /// A page of jobs in one state, after a bounded scan (see [`Store::jobs`]).
+    fn jobs(&self, filter: &JobFilter, after: Option<JobCursor>, limit: usize) -> Result<JobPage>;
     /// A page of dead jobs.
     fn dead_jobs(
         &self,
@@ -138,6 +141,9 @@ impl JobStore for Store {
     }
     fn stats(&self) -> Result<Stats> {
         Store::stats(self)
+    }
+    fn jobs(&self, filter: &JobFilter, after: Option<JobCursor>, limit: usize) -> Result<JobPage> {
+        Store::jobs(self, filter, after, limit)
     }
     fn dead_jobs(
         &self,

@@ -1,12 +1,12 @@
-//! Conformance cases for what operators see and do: the attempt history, cancel, and
-//! deleting one dead letter.
+//! Conformance cases for what operators see and do: the attempt history, cancel,
+//! deleting one dead letter, and listing jobs by state.
 
 use std::time::Duration;
 
 use super::{Backend, clock, job};
 use crate::{
-    Attempt, AttemptOutcome, CANCELLED_CLASS, Cancel, DeadSelector, Error, JobState, JobStore,
-    Result,
+    Attempt, AttemptOutcome, CANCELLED_CLASS, Cancel, DeadSelector, Error, JobFilter, JobId,
+    JobState, JobStore, ListState, NewJob, Result,
 };
 
 /// Each outcome appends its attempt, in the outcome's own write, and the dead letter
@@ -159,5 +159,74 @@ pub(super) fn delete_dead_removes_one_dead_letter<B: Backend>(b: &mut B) -> Resu
     );
     assert_eq!(s.stats()?.total.dead, 0);
     assert!(s.check_consistency()?.is_consistent());
+    Ok(())
+}
+
+/// Every id the listing of `filter` returns, page by page of `limit`.
+fn list_all<S: JobStore>(s: &S, filter: &JobFilter, limit: usize) -> Result<Vec<JobId>> {
+    let mut ids = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s.jobs(filter, after, limit)?;
+        assert!(
+            page.jobs.len() <= limit,
+            "a page holds at most `limit` jobs"
+        );
+        ids.extend(page.jobs.iter().map(|j| j.id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(ids),
+        }
+    }
+}
+
+/// Each state lists exactly its jobs, in index order, across pages, with filters.
+pub(super) fn listing_pages_through_each_state<B: Backend>(b: &mut B) -> Result<()> {
+    let s = b.open(clock());
+    let mut batch: Vec<NewJob> = (0..6).map(|_| job("a")).collect();
+    batch.push(job("b"));
+    batch.push(job("a").with_queue("other"));
+    let ids: Vec<JobId> = s.enqueue_batch(batch)?.iter().map(|e| e.id()).collect();
+    let claimed = s.claim("default", 3)?;
+    // ids[0] retries (due now), ids[1] stays running, ids[2] is buried as permanent.
+    s.retry(
+        &claimed[0].lease,
+        s.now(),
+        Attempt::failed(s.now(), Duration::ZERO, "transient", "x"),
+        None,
+    )?;
+    s.bury(
+        &claimed[2].lease,
+        Attempt::failed(s.now(), Duration::ZERO, "permanent", "x"),
+        None,
+    )?;
+    s.cancel(ids[3])?;
+    let waiting = list_all(&s, &JobFilter::new(ListState::Waiting), 2)?;
+    assert_eq!(
+        waiting,
+        [ids[4], ids[5], ids[6], ids[7]],
+        "due order, queue by queue"
+    );
+    let a_default = JobFilter::new(ListState::Waiting)
+        .queue("default")
+        .kind("a");
+    assert_eq!(list_all(&s, &a_default, 1)?, [ids[4], ids[5]]);
+    assert_eq!(
+        list_all(&s, &JobFilter::new(ListState::Retrying), 5)?,
+        [ids[0]]
+    );
+    let transient = JobFilter::new(ListState::Retrying).class("transient");
+    assert_eq!(list_all(&s, &transient, 5)?, [ids[0]]);
+    assert_eq!(
+        list_all(&s, &JobFilter::new(ListState::Running), 5)?,
+        [ids[1]]
+    );
+    assert_eq!(
+        list_all(&s, &JobFilter::new(ListState::Dead), 1)?,
+        [ids[2], ids[3]]
+    );
+    let cancelled = JobFilter::new(ListState::Dead).class(CANCELLED_CLASS);
+    assert_eq!(list_all(&s, &cancelled, 5)?, [ids[3]]);
+    assert!(list_all(&s, &JobFilter::new(ListState::Dead).kind("zz"), 5)?.is_empty());
     Ok(())
 }

@@ -137,10 +137,10 @@ pub struct DeadPage {
     pub next: Option<DeadCursor>,
 }
 
-struct Summary {
-    queue: String,
-    kind: String,
-    class: String,
+pub(super) struct Summary {
+    pub(super) queue: String,
+    pub(super) kind: String,
+    pub(super) class: String,
 }
 
 pub(super) fn encode_summary(job: &Job) -> Vec<u8> {
@@ -150,7 +150,7 @@ pub(super) fn encode_summary(job: &Job) -> Vec<u8> {
     w.finish()
 }
 
-fn decode_summary(b: &[u8]) -> Option<Summary> {
+pub(super) fn decode_summary(b: &[u8]) -> Option<Summary> {
     let mut r = Reader::new(b);
     if r.u8().ok()? != SUMMARY_V1 {
         return None;

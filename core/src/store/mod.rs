@@ -9,6 +9,7 @@ mod committer;
 mod completion;
 mod dead;
 mod enqueue;
+mod list;
 mod maintenance;
 mod open;
 mod outcome;
@@ -32,6 +33,7 @@ use crate::{Error, Job, JobId, JobState, QueueCounts, Result, StoreOptions, Time
 pub(crate) use batch::Batch;
 pub use cancel::{CANCELLED_CLASS, Cancel};
 pub use dead::{CORRUPT_CLASS, DeadCursor, DeadFilter, DeadPage, DeadSelector};
+pub use list::{JobCursor, JobFilter, JobPage, ListState, MAX_SCAN};
 pub use rescue::CRASHED_CLASS;
 pub use stats::{DueJob, QueueStats, Stats};
 

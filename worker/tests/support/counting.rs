@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tenax_core::{
     Attempt, Cancel, Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector,
-    EnqueueFuture, Enqueued, EventListener, Job, JobId, JobState, JobStore, Lease, NewJob, Result,
-    StateUpdate, Stats, Store, Timestamp,
+    EnqueueFuture, Enqueued, EventListener, Job, JobCursor, JobFilter, JobId, JobPage, JobState,
+    JobStore, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp,
 };
 
 pub struct CountingStore {
@@ -69,6 +69,10 @@ impl JobStore for CountingStore {
     fn release(&self, lease: &Lease) -> Result<()> {
         self.tick();
         self.inner.release(lease)
+    }
+    fn jobs(&self, filter: &JobFilter, after: Option<JobCursor>, limit: usize) -> Result<JobPage> {
+        self.tick();
+        self.inner.jobs(filter, after, limit)
     }
     fn cancel(&self, id: JobId) -> Result<Cancel> {
         self.tick();
