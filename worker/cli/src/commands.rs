@@ -139,6 +139,53 @@ pub(crate) async fn show_job(target: &Target, id: u64, as_json: bool) -> Result<
     print_text(&render::job(&job, &Style::for_stdout()))
 }
 
+/// What `tenax job list` asks for.
+pub(crate) struct ListFilter {
+    pub(crate) state: String,
+    pub(crate) queue: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) class: Option<String>,
+}
+
+pub(crate) async fn list_jobs(
+    target: &Target,
+    filter: &ListFilter,
+    limit: usize,
+    cursor: Option<String>,
+    as_json: bool,
+) -> Result<()> {
+    let daemon = Daemon::resolve(target)?;
+    let mut query = vec![("state", filter.state.clone())];
+    for (key, value) in [
+        ("queue", &filter.queue),
+        ("kind", &filter.kind),
+        ("class", &filter.class),
+    ] {
+        if let Some(v) = value {
+            query.push((key, v.clone()));
+        }
+    }
+    query.push(("limit", limit.to_string()));
+    if let Some(c) = &cursor {
+        query.push(("cursor", c.clone()));
+    }
+    let page = match daemon
+        .client
+        .get(&format!("/v1/jobs{}", encode(&query)))
+        .await
+    {
+        Ok(page) => page,
+        Err(CallError::Unreachable(addr)) => {
+            offline::jobs_page(&daemon.config, &addr, filter, limit, cursor.as_deref())?
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if as_json {
+        return print_json(&page);
+    }
+    print_text(&render::job_list(&page, &Style::for_stdout()))
+}
+
 fn filter_query(filter: &DeadFilterArgs) -> Vec<(&'static str, String)> {
     let mut q = Vec::new();
     for (key, value) in [

@@ -38,6 +38,27 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             command: JobCommand::Show { target, id, json },
         } => commands::show_job(&target, id, json).await?,
         Command::Job {
+            command:
+                JobCommand::List {
+                    target,
+                    state,
+                    queue,
+                    kind,
+                    class,
+                    limit,
+                    cursor,
+                    json,
+                },
+        } => {
+            let filter = commands::ListFilter {
+                state,
+                queue,
+                kind,
+                class,
+            };
+            commands::list_jobs(&target, &filter, limit, cursor, json).await?;
+        }
+        Command::Job {
             command: JobCommand::Cancel { target, id },
         } => commands::cancel_job(&target, id).await?,
         Command::Dlq { command } => match command {

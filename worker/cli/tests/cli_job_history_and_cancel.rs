@@ -156,3 +156,62 @@ async fn a_cancelled_waiting_job_becomes_a_dead_letter_that_can_be_deleted() -> 
     assert_ne!(code, 0, "an unknown job cannot be cancelled");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_list_pages_through_one_state_online_and_offline() -> Result<()> {
+    let daemon = Daemon::start("[http]\nallowed_bases = [\"http://127.0.0.1:9/\"]\n");
+    let client = support::api_client();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let job = json!({ "kind": "http", "delay": format!("{}h", n + 1), "payload": { "url": "http://127.0.0.1:9/x" } });
+        ids.push(enqueue(&client, &daemon, job).await?);
+    }
+    let list = |extra: &[&str]| {
+        let mut args = vec![
+            "job", "list", "--state", "waiting", "--limit", "2", "--json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = tenax(&args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).expect("JSON")
+    };
+    let ids_of = |page: &Value| -> Vec<u64> {
+        page["jobs"]
+            .as_array()
+            .expect("jobs")
+            .iter()
+            .filter_map(|j| j["id"].as_u64())
+            .collect()
+    };
+    let first = list(&["--api", &daemon.addr]);
+    let next = first["next"].as_str().expect("a second page").to_owned();
+    let second = list(&["--api", &daemon.addr, "--cursor", &next]);
+    assert!(second["next"].is_null(), "two pages hold three jobs");
+    assert_eq!([ids_of(&first), ids_of(&second)].concat(), ids, "due order");
+    let none = list(&["--api", &daemon.addr, "--kind", "other"]);
+    assert!(ids_of(&none).is_empty());
+
+    let (code, out, _) = tenax(&["job", "list", "--state", "waiting", "--api", &daemon.addr]);
+    assert_eq!(code, 0);
+    assert!(out.contains("state"), "a header: {out}");
+    assert!(out.contains(&format!("{:>8}  waiting", ids[2])), "{out}");
+    let refused = client
+        .get(format!("{}/v1/jobs?state=sleeping", daemon.url))
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 400);
+
+    let config = daemon.config.to_str().expect("utf-8").to_owned();
+    assert!(daemon.terminate().success());
+    let (code, out, err) = tenax(&[
+        "job", "list", "--state", "waiting", "--json", "--config", &config,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("reading"), "offline: {err}");
+    assert_eq!(
+        ids_of(&serde_json::from_str(&out)?).len(),
+        3,
+        "offline: {out}"
+    );
+    Ok(())
+}

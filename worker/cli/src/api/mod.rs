@@ -4,6 +4,7 @@
 //! | method and path | what |
 //! |---|---|
 //! | `POST /v1/jobs` | enqueue one job, or `{"jobs": [...]}` as one all-or-nothing batch |
+//! | `GET /v1/jobs?state=` | jobs in one state (`waiting`, `retrying`, `running`, `dead`); filters `queue`, `kind`, `class`; `limit`, `cursor` |
 //! | `GET /v1/jobs/{id}` | a job, its state and its last attempts |
 //! | `DELETE /v1/jobs/{id}` | cancel a job (to the dead letters as `cancelled`; a running one when its attempt ends) |
 //! | `GET /v1/stats` | counts per queue and state |
@@ -27,6 +28,7 @@ mod dead;
 mod error;
 mod info;
 mod jobs;
+mod list;
 mod openapi;
 mod ready;
 mod views;
@@ -116,7 +118,7 @@ impl ApiState {
 /// The API's routes, with the body limit and the token check in place.
 pub fn router(state: ApiState, body_limit: usize) -> Router {
     Router::new()
-        .route("/v1/jobs", post(jobs::enqueue))
+        .route("/v1/jobs", post(jobs::enqueue).get(list::list))
         .route("/v1/jobs/{id}", get(jobs::show).delete(jobs::cancel))
         .route("/v1/stats", get(info::stats))
         .route("/v1/dead", get(dead::list).delete(dead::purge))
@@ -164,6 +166,17 @@ async fn blocking<T: Send + 'static>(
 pub(crate) fn job_json(job: tenax_core::Job, state: tenax_core::JobState) -> serde_json::Value {
     serde_json::to_value(views::JobView::new(job, state)).unwrap_or_default()
 }
+
+/// A page of a job listing as `GET /v1/jobs` answers it (for the offline CLI).
+pub(crate) fn jobs_page_json(
+    page: tenax_core::JobPage,
+    state: tenax_core::ListState,
+) -> serde_json::Value {
+    serde_json::to_value(list::page_view(page, state)).unwrap_or_default()
+}
+
+/// The store's listing filter (for the offline CLI).
+pub(crate) use list::{MAX_PAGE as MAX_LIST_PAGE, filter as list_filter};
 
 /// Stats as `GET /v1/stats` shows them, for tools that read a store directly.
 pub(crate) fn stats_json(stats: &tenax_core::Stats) -> serde_json::Value {

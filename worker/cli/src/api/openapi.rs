@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{dead, info, jobs, ready};
+use super::{dead, info, jobs, list, ready};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,7 @@ use super::{dead, info, jobs, ready};
     ),
     paths(
         jobs::enqueue,
+        list::list,
         jobs::show,
         jobs::cancel,
         info::stats,
