@@ -101,12 +101,14 @@ pub(super) fn cancel_marks_a_running_job<B: Backend>(b: &mut B) -> Result<()> {
         .map(|e| e.id())
         .collect();
     let c = s.claim("default", 3)?;
-    for &id in &ids {
-        assert_eq!(s.cancel(id)?, Cancel::Marked);
+    for (id, c) in ids.iter().zip(&c) {
+        let token = c.lease.token();
+        assert_eq!(s.cancel(*id)?, Cancel::Marked { token });
     }
+    let token = c[0].lease.token();
     assert_eq!(
         s.cancel(ids[0])?,
-        Cancel::Marked,
+        Cancel::Marked { token },
         "marking twice is harmless"
     );
     let failed = Attempt::failed(s.now(), Duration::ZERO, "transient", "HTTP 503");

@@ -20,8 +20,12 @@ pub const CANCELLED_CLASS: &str = "cancelled";
 pub enum Cancel {
     /// The job was pending; it is now in the dead letters as `cancelled`.
     Buried,
-    /// The job is running; its outcome will bury it as `cancelled` unless it completes.
-    Marked,
+    /// The job is running; the outcome of the claim with this lease token will bury it
+    /// as `cancelled` unless it completes.
+    Marked {
+        /// The token of the marked claim.
+        token: u64,
+    },
     /// The job was already dead; nothing changed.
     AlreadyDead,
 }
@@ -42,15 +46,16 @@ impl Store {
         }
         let mut batch = Batch::new(shared);
         if let Some(running) = st.running.get(&id) {
+            let token = running.token;
             if running.cancelled {
-                return Ok(Cancel::Marked);
+                return Ok(Cancel::Marked { token });
             }
-            batch.mark_running_cancelled(id, running.token);
+            batch.mark_running_cancelled(id, token);
             batch.commit(&mut st)?;
             if let Some(running) = st.running.get_mut(&id) {
                 running.cancelled = true;
             }
-            return Ok(Cancel::Marked);
+            return Ok(Cancel::Marked { token });
         }
         let now = shared.now();
         batch.delete_due(

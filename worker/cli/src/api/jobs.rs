@@ -268,7 +268,7 @@ pub(crate) async fn cancel(
     let store = state.store.clone();
     let status = match blocking(move || store.cancel(id)).await? {
         Cancel::Buried => "cancelled",
-        Cancel::Marked => "marked",
+        Cancel::Marked { .. } => "marked",
         Cancel::AlreadyDead => "already_dead",
     };
     Ok(Json(Cancelled {
