@@ -259,6 +259,9 @@ pub(crate) enum DlqCommand {
         /// Every dead job.
         #[arg(long)]
         all: bool,
+        /// Print how many would be requeued, and the first few ids; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Delete one dead job.
     Delete {
@@ -274,6 +277,9 @@ pub(crate) enum DlqCommand {
         /// The age ("7d", "12h"; "0s" purges every dead job).
         #[arg(long, value_name = "AGE")]
         older_than: String,
+        /// Print how many would be deleted, and the first few ids; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

@@ -75,10 +75,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 ids,
                 filter,
                 all,
-            } => commands::dlq_requeue(&target, &ids, &filter, all).await?,
+                dry_run,
+            } => commands::dlq_requeue(&target, &ids, &filter, all, dry_run).await?,
             DlqCommand::Delete { target, id } => commands::dlq_delete(&target, id).await?,
-            DlqCommand::Purge { target, older_than } => {
-                commands::dlq_purge(&target, &older_than).await?;
+            DlqCommand::Purge {
+                target,
+                older_than,
+                dry_run,
+            } => {
+                commands::dlq_purge(&target, &older_than, dry_run).await?;
             }
         },
         Command::Breaker { target, json } => commands::breaker(&target, json).await?,

@@ -11,8 +11,8 @@
 //! | `GET /v1/dead` | dead letters; filters `queue`, `kind`, `class`, `since`, `until`; `limit`, `cursor` |
 //! | `GET /v1/dead/{id}` | one dead letter |
 //! | `DELETE /v1/dead/{id}` | delete one dead letter |
-//! | `POST /v1/dead/requeue` | `{"ids": [...]}`, `{"filter": {...}}` or `{"all": true}` |
-//! | `DELETE /v1/dead?older_than=7d` | purge old dead letters |
+//! | `POST /v1/dead/requeue` | `{"ids": [...]}`, `{"filter": {...}}` or `{"all": true}`; `"dry_run": true` only counts |
+//! | `DELETE /v1/dead?older_than=7d` | purge old dead letters; `&dry_run=true` only counts |
 //! | `GET /v1/policy` | the live policy: version, hash, last reload error, report |
 //! | `GET /v1/breaker` | the circuit breaker |
 //! | `GET /healthz` | liveness: the process answers (no token needed) |
@@ -25,6 +25,7 @@
 mod auth;
 mod body;
 mod dead;
+mod dry_run;
 mod error;
 mod info;
 mod jobs;

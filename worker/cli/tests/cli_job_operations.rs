@@ -1,6 +1,6 @@
-//! Through the real binary: a job's attempt history (`GET /v1/jobs/{id}`, `tenax job
-//! show`), cancelling a waiting job (`tenax job cancel`), and deleting one dead letter
-//! (`tenax dlq delete`).
+//! Through the real binary, what an operator does with jobs: the attempt history
+//! (`GET /v1/jobs/{id}`, `tenax job show`), `tenax job list`, `tenax job cancel`,
+//! `tenax dlq delete`, and `--dry-run` for `dlq requeue` and `dlq purge`.
 
 mod support;
 
@@ -213,5 +213,81 @@ async fn job_list_pages_through_one_state_online_and_offline() -> Result<()> {
         3,
         "offline: {out}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_says_what_requeue_and_purge_would_change_and_changes_nothing() -> Result<()> {
+    let daemon = Daemon::start("[http]\nallowed_bases = [\"http://127.0.0.1:9/\"]\n");
+    let client = support::api_client();
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        let job =
+            json!({ "kind": "http", "delay": "1h", "payload": { "url": "http://127.0.0.1:9/x" } });
+        let id = enqueue(&client, &daemon, job).await?.to_string();
+        let (code, _, err) = tenax(&["job", "cancel", &id, "--api", &daemon.addr]);
+        assert_eq!(code, 0, "{err}");
+        ids.push(id);
+    }
+    let dead = |stats: &Value| stats["total"]["dead"].clone();
+    assert_eq!(dead(&daemon.stats(&client).await), 12);
+
+    let (code, out, err) = tenax(&[
+        "dlq",
+        "requeue",
+        "--class",
+        "cancelled",
+        "--dry-run",
+        "--api",
+        &daemon.addr,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("would requeue 12 dead job(s)"), "{out}");
+    let first: Vec<&str> = ids.iter().take(10).map(String::as_str).collect();
+    assert!(
+        out.contains(&format!("first: {}, ...", first.join(", "))),
+        "{out}"
+    );
+    let (code, out, err) = tenax(&[
+        "dlq",
+        "requeue",
+        "--all",
+        "--dry-run",
+        "--api",
+        &daemon.addr,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("would requeue 12"), "{out}");
+    let (code, out, err) = tenax(&[
+        "dlq",
+        "purge",
+        "--older-than",
+        "0s",
+        "--dry-run",
+        "--api",
+        &daemon.addr,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("would purge 12 dead job(s)"), "{out}");
+    let (code, out, _) = tenax(&[
+        "dlq",
+        "purge",
+        "--older-than",
+        "1d",
+        "--dry-run",
+        "--api",
+        &daemon.addr,
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("would purge 0 dead job(s)"), "{out}");
+    assert_eq!(
+        dead(&daemon.stats(&client).await),
+        12,
+        "a dry run changes nothing"
+    );
+
+    let (code, out, _) = tenax(&["dlq", "purge", "--older-than", "0s", "--api", &daemon.addr]);
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<Value>(&out)?["purged"], 12);
     Ok(())
 }
