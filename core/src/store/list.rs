@@ -118,7 +118,7 @@ impl FromStr for JobCursor {
 
     fn from_str(s: &str) -> Result<Self> {
         let bad = || Error::InvalidJob(format!("bad job cursor {s:?}"));
-        if s.len() % 2 != 0 || s.is_empty() {
+        if !s.len().is_multiple_of(2) || s.is_empty() {
             return Err(bad());
         }
         (0..s.len())
