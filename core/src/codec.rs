@@ -4,10 +4,13 @@
 //! wrote: decoders match on it and keep the old arms. Integers are LEB128 varints,
 //! strings and byte strings are length-prefixed, options carry a 0/1 tag.
 
-use crate::{Job, JobError, JobId, Timestamp};
+use crate::{Job, JobError, JobId, Timestamp, attempt};
 
-/// Version of the job record layout written by this build.
+/// The first job record layout: read, no longer written.
 pub(crate) const JOB_RECORD_V1: u8 = 1;
+/// Version of the job record layout written by this build: v1 followed by the attempt
+/// history.
+pub(crate) const JOB_RECORD_V2: u8 = 2;
 
 /// A decoding failure; the caller adds which record it was.
 #[derive(Debug, PartialEq, Eq)]
@@ -140,7 +143,7 @@ pub(crate) fn encode_job_into(job: &Job, mut buf: Vec<u8>) -> Vec<u8> {
     buf.clear();
     buf.reserve(48 + job.payload.len() + job.queue.len() + job.kind.len());
     let mut w = Writer(buf);
-    w.u8(JOB_RECORD_V1)
+    w.u8(JOB_RECORD_V2)
         .str(&job.queue)
         .str(&job.kind)
         .bytes(&job.payload)
@@ -164,17 +167,18 @@ pub(crate) fn encode_job_into(job: &Job, mut buf: Vec<u8>) -> Vec<u8> {
         None => w.u8(0),
         Some(t) => w.u8(1).varint(t.as_millis()),
     };
+    attempt::encode(&mut w, &job.attempts);
     w.finish()
 }
 
 /// Decodes a job record stored under `id`.
 pub(crate) fn decode_job(id: JobId, bytes: &[u8]) -> Decoded<Job> {
     let mut r = Reader::new(bytes);
-    match r.u8()? {
-        JOB_RECORD_V1 => {}
-        _ => return Err(DecodeError("unknown record version")),
+    let version = r.u8()?;
+    if version != JOB_RECORD_V1 && version != JOB_RECORD_V2 {
+        return Err(DecodeError("unknown record version"));
     }
-    let job = Job {
+    let mut job = Job {
         id,
         queue: r.string()?,
         kind: r.string()?,
@@ -198,7 +202,11 @@ pub(crate) fn decode_job(id: JobId, bytes: &[u8]) -> Decoded<Job> {
             1 => Some(r.timestamp()?),
             _ => return Err(DecodeError("bad dead_at tag")),
         },
+        attempts: Vec::new(),
     };
+    if version >= JOB_RECORD_V2 {
+        job.attempts = attempt::decode(&mut r)?;
+    }
     r.end()?;
     Ok(job)
 }
@@ -225,6 +233,16 @@ mod tests {
                 at: Timestamp::from_millis(1_700_000_000_100),
             }),
             dead_at: None,
+            attempts: vec![
+                crate::Attempt::failed(
+                    Timestamp::from_millis(1_700_000_000_050),
+                    std::time::Duration::from_millis(50),
+                    "transient",
+                    "503",
+                )
+                .with_status(Some(503))
+                .with_decision(Some(std::time::Duration::from_secs(4)), 3),
+            ],
         }
     }
 
@@ -235,7 +253,7 @@ mod tests {
     }
 
     #[test]
-    fn version_one_layout_is_pinned() {
+    fn version_one_records_still_decode_with_an_empty_history() {
         // A record written by the first release must stay readable forever.
         let job = Job {
             dedup_key: None,
@@ -249,9 +267,42 @@ mod tests {
             run_at: Timestamp::from_millis(200),
             enqueued_at: Timestamp::from_millis(100),
             id: JobId::new(1),
+            attempts: Vec::new(),
         };
         let bytes = [
             1, 1, b'q', 1, b'k', 2, b'{', b'}', 0, 2, 0, 0xc8, 0x01, 100, 0, 1, 0xac, 0x02,
+        ];
+        assert_eq!(decode_job(job.id, &bytes), Ok(job.clone()));
+        // Written again, it is the v2 layout: the same fields and an empty history.
+        let mut v2 = bytes.to_vec();
+        v2[0] = JOB_RECORD_V2;
+        v2.push(0);
+        assert_eq!(encode_job(&job), v2);
+    }
+
+    #[test]
+    fn version_two_layout_is_pinned() {
+        let mut job = decode_job(
+            JobId::new(1),
+            &[
+                1, 1, b'q', 1, b'k', 2, b'{', b'}', 0, 2, 0, 0xc8, 0x01, 100, 0, 1, 0xac, 0x02,
+            ],
+        )
+        .expect("v1 record");
+        job.attempts.push(
+            crate::Attempt::failed(
+                Timestamp::from_millis(150),
+                std::time::Duration::from_millis(5),
+                "c",
+                "m",
+            )
+            .with_status(Some(503))
+            .with_decision(Some(std::time::Duration::from_millis(7)), 2),
+        );
+        let bytes = [
+            2, 1, b'q', 1, b'k', 2, b'{', b'}', 0, 2, 0, 0xc8, 0x01, 100, 0, 1, 0xac,
+            0x02, // v1 fields
+            1, 150, 0x01, 5, 1, 1, b'c', 1, b'm', 1, 0xf7, 0x03, 1, 7, 1, 2, // one attempt
         ];
         assert_eq!(encode_job(&job), bytes);
         assert_eq!(decode_job(job.id, &bytes), Ok(job));

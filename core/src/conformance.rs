@@ -6,6 +6,7 @@
 //! with a message naming what broke, like any test.
 
 mod concurrent;
+mod operator;
 
 use std::collections::HashSet;
 
@@ -16,7 +17,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::{
-    DeadFilter, DeadSelector, DedupMode, Enqueued, Error, JobError, JobState, JobStore,
+    Attempt, DeadFilter, DeadSelector, DedupMode, Enqueued, Error, JobError, JobState, JobStore,
     ManualClock, NewJob, Result, StateUpdate, Timestamp,
 };
 
@@ -84,6 +85,26 @@ pub fn cases<B: Backend>() -> Vec<(&'static str, Case<B>)> {
             async_and_blocking_mix::<B>,
         ),
         (
+            "history_records_every_attempt",
+            operator::history_records_every_attempt::<B>,
+        ),
+        (
+            "cancel_buries_a_pending_job",
+            operator::cancel_buries_a_pending_job::<B>,
+        ),
+        (
+            "cancel_marks_a_running_job",
+            operator::cancel_marks_a_running_job::<B>,
+        ),
+        (
+            "delete_dead_removes_one_dead_letter",
+            operator::delete_dead_removes_one_dead_letter::<B>,
+        ),
+        (
+            "listing_pages_through_each_state",
+            operator::listing_pages_through_each_state::<B>,
+        ),
+        (
             "concurrent_operations_keep_every_invariant",
             concurrent::concurrent_model::<B>,
         ),
@@ -110,12 +131,12 @@ fn job(kind: &str) -> NewJob {
     NewJob::new(kind, br#"{"n":1}"#.to_vec())
 }
 
-fn err(class: &str, at: Timestamp) -> JobError {
-    JobError {
+fn err(class: &str, at: Timestamp) -> Attempt {
+    Attempt::from(JobError {
         class: class.into(),
         message: format!("{class} failure"),
         at,
-    }
+    })
 }
 
 fn enqueue_claim_complete<B: Backend>(b: &mut B) -> Result<()> {

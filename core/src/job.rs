@@ -76,6 +76,8 @@ pub struct Job {
     pub last_error: Option<JobError>,
     /// When the job was buried; `Some` exactly when it is in the dead letter queue.
     pub dead_at: Option<Timestamp>,
+    /// Its last attempts, oldest first (bounded: see [`Attempt`](crate::Attempt)).
+    pub attempts: Vec<crate::Attempt>,
 }
 
 /// What to do when a live job already holds the new job's dedup key.

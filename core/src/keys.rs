@@ -8,7 +8,7 @@
 //! |-----------|----------------------------------|---------------------------|
 //! | `jobs`    | id                               | job record (codec)        |
 //! | `due`     | queue NUL run_at id              | empty                     |
-//! | `running` | id token                         | queue (empty before 0.2)  |
+//! | `running` | id token                         | mark byte + queue (empty before 0.2) |
 //! | `dead`    | dead_at id                       | dead summary (codec)      |
 //! | `dedup`   | queue NUL dedup key              | id                        |
 //! | `meta`    | `seq`, `counts/<queue>`, `state/<name>`, `format` | small values |
@@ -91,6 +91,28 @@ pub(crate) fn parse_running(key: &[u8]) -> Option<(JobId, u64)> {
         JobId::new(u64::from_be_bytes(id.try_into().ok()?)),
         u64::from_be_bytes(token.try_into().ok()?),
     ))
+}
+
+/// The value of a running entry: a mark byte (0 live, 1 cancelled by an operator), then
+/// the queue's name, so a rescue can keep its counters right even when the job's record
+/// no longer decodes.
+pub(crate) fn running_value(queue: &str, cancelled: bool) -> Vec<u8> {
+    let mut v = Vec::with_capacity(1 + queue.len());
+    v.push(u8::from(cancelled));
+    v.extend_from_slice(queue.as_bytes());
+    v
+}
+
+/// A running entry's queue (`None` for entries written before it was stored) and
+/// whether it is marked cancelled.
+pub(crate) fn parse_running_value(value: &[u8]) -> (Option<String>, bool) {
+    match value.split_first() {
+        None => (None, false),
+        Some((mark, queue)) => (
+            Some(String::from_utf8_lossy(queue).into_owned()),
+            *mark == 1,
+        ),
+    }
 }
 
 pub(crate) fn dead(dead_at: Timestamp, id: JobId) -> [u8; 16] {

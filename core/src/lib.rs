@@ -46,6 +46,7 @@
 //! releases or burials: the affected jobs are then pending or running again and run once
 //! more. No transition ever loses a job, because each is one atomic batch.
 
+mod attempt;
 mod clock;
 mod codec;
 pub mod conformance;
@@ -64,6 +65,7 @@ mod space;
 mod storage;
 mod store;
 
+pub use attempt::{Attempt, AttemptOutcome, MAX_ATTEMPT_MESSAGE, MAX_ATTEMPTS};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use consistency::Consistency;
 pub use counts::QueueCounts;
@@ -77,6 +79,7 @@ pub use job::{
 pub use options::{Durability, InvalidOption, StoreOptions};
 pub use storage::{EnqueueFuture, JobStore};
 pub use store::{
-    CORRUPT_CLASS, CRASHED_CLASS, DeadCursor, DeadFilter, DeadPage, DeadSelector, DueJob,
-    QueueStats, Stats, Store,
+    CANCELLED_CLASS, CORRUPT_CLASS, CRASHED_CLASS, Cancel, DeadCursor, DeadFilter, DeadPage,
+    DeadSelector, DueJob, JobCursor, JobFilter, JobPage, ListState, MAX_SCAN, QueueStats, Stats,
+    Store,
 };

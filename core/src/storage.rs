@@ -15,8 +15,9 @@ use std::time::Duration;
 use event_listener::EventListener;
 
 use crate::{
-    Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector, Enqueued, Job, JobError,
-    JobId, JobState, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp,
+    Attempt, Cancel, Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector,
+    Enqueued, Job, JobCursor, JobFilter, JobId, JobPage, JobState, Lease, NewJob, Result,
+    StateUpdate, Stats, Store, Timestamp,
 };
 
 /// The outcome of [`JobStore::enqueue_batch_async`].
@@ -43,18 +44,24 @@ pub trait JobStore: Send + Sync + 'static {
     fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>>;
     /// Completes a claimed job.
     fn complete(&self, lease: &Lease, state: Option<StateUpdate<'_>>) -> Result<()>;
-    /// Schedules a claimed job's next attempt.
+    /// Schedules a claimed job's next attempt, the failed one in its history (or buries
+    /// it as `cancelled` if an operator cancelled it meanwhile).
     fn retry(
         &self,
         lease: &Lease,
         run_at: Timestamp,
-        error: JobError,
+        attempt: Attempt,
         state: Option<StateUpdate<'_>>,
     ) -> Result<()>;
-    /// Moves a claimed job to the dead letter queue.
-    fn bury(&self, lease: &Lease, error: JobError, state: Option<StateUpdate<'_>>) -> Result<()>;
-    /// Gives a claimed job back without counting an attempt.
+    /// Moves a claimed job to the dead letter queue, the failed attempt in its history.
+    fn bury(&self, lease: &Lease, attempt: Attempt, state: Option<StateUpdate<'_>>) -> Result<()>;
+    /// Gives a claimed job back without counting an attempt (or buries it as
+    /// `cancelled` if an operator cancelled it meanwhile).
     fn release(&self, lease: &Lease) -> Result<()>;
+    /// Cancels a pending job (to the dead letters as `cancelled`) or marks a running one.
+    fn cancel(&self, id: JobId) -> Result<Cancel>;
+    /// Deletes one dead job.
+    fn delete_dead(&self, id: JobId) -> Result<()>;
     /// When the next job of `queue` is due.
     fn next_due(&self, queue: &str) -> Result<Option<Timestamp>>;
     /// Fires when jobs may have become claimable sooner.
@@ -63,6 +70,8 @@ pub trait JobStore: Send + Sync + 'static {
     fn job(&self, id: JobId) -> Result<Option<(Job, JobState)>>;
     /// Counts per state and queue.
     fn stats(&self) -> Result<Stats>;
+    /// A page of jobs in one state, after a bounded scan (see [`Store::jobs`]).
+    fn jobs(&self, filter: &JobFilter, after: Option<JobCursor>, limit: usize) -> Result<JobPage>;
     /// A page of dead jobs.
     fn dead_jobs(
         &self,
@@ -118,16 +127,22 @@ impl JobStore for Store {
         &self,
         lease: &Lease,
         run_at: Timestamp,
-        error: JobError,
+        attempt: Attempt,
         state: Option<StateUpdate<'_>>,
     ) -> Result<()> {
-        Store::retry(self, lease, run_at, error, state)
+        Store::retry(self, lease, run_at, attempt, state)
     }
-    fn bury(&self, lease: &Lease, error: JobError, state: Option<StateUpdate<'_>>) -> Result<()> {
-        Store::bury(self, lease, error, state)
+    fn bury(&self, lease: &Lease, attempt: Attempt, state: Option<StateUpdate<'_>>) -> Result<()> {
+        Store::bury(self, lease, attempt, state)
     }
     fn release(&self, lease: &Lease) -> Result<()> {
         Store::release(self, lease)
+    }
+    fn cancel(&self, id: JobId) -> Result<Cancel> {
+        Store::cancel(self, id)
+    }
+    fn delete_dead(&self, id: JobId) -> Result<()> {
+        Store::delete_dead(self, id)
     }
     fn next_due(&self, queue: &str) -> Result<Option<Timestamp>> {
         Store::next_due(self, queue)
@@ -140,6 +155,9 @@ impl JobStore for Store {
     }
     fn stats(&self) -> Result<Stats> {
         Store::stats(self)
+    }
+    fn jobs(&self, filter: &JobFilter, after: Option<JobCursor>, limit: usize) -> Result<JobPage> {
+        Store::jobs(self, filter, after, limit)
     }
     fn dead_jobs(
         &self,

@@ -93,6 +93,7 @@ pub(super) fn concurrent_model<B: Backend>(b: &mut B) -> Result<()> {
             }
         }
         check(&*store).unwrap_or_else(|e| fail(e));
+        shared.end_round();
         shared
             .account(&before, &stats())
             .unwrap_or_else(|e| fail(e));
@@ -152,6 +153,12 @@ struct Tally {
     honoured: Mutex<HashSet<u64>>,
     /// Ids recently buried, which requeues aim at so that they meet.
     buried_ids: Mutex<Vec<JobId>>,
+    /// Ids recently created, which cancels aim at.
+    created_ids: Mutex<Vec<JobId>>,
+    /// Tokens of claims a cancel marked this round, and of claims whose retry or release
+    /// was honoured this round: a claim in both was buried as `cancelled` by its outcome.
+    marked: Mutex<HashSet<u64>>,
+    retried_or_released: Mutex<HashSet<u64>>,
     violations: Mutex<Vec<String>>,
 }
 
@@ -169,7 +176,18 @@ impl Tally {
     }
 
     fn start_round(&self) {
+        self.marked.lock().expect("tally").clear();
+        self.retried_or_released.lock().expect("tally").clear();
         *self.at_round_start.lock().expect("tally") = self.told();
+    }
+
+    /// Counts, once the round's threads are done, the marked claims whose retry or
+    /// release buried them.
+    fn end_round(&self) {
+        let marked = self.marked.lock().expect("tally");
+        let ended = self.retried_or_released.lock().expect("tally");
+        let n = marked.intersection(&ended).count() as u64;
+        self.buried.fetch_add(n, Ordering::SeqCst);
     }
 
     fn account(&self, s0: &QueueCounts, s1: &QueueCounts) -> std::result::Result<(), String> {

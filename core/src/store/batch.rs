@@ -80,8 +80,11 @@ impl<'s> Batch<'s> {
     /// the job's record no longer decodes.
     pub(crate) fn put_running(&mut self, id: JobId, token: u64, queue: &str) {
         let ks = &self.shared.ks;
-        self.inner
-            .insert(&ks.running, keys::running(id, token), queue.as_bytes());
+        self.inner.insert(
+            &ks.running,
+            keys::running(id, token),
+            keys::running_value(queue, false),
+        );
     }
 
     /// Running keys carry the unique token, so each is written exactly once.
@@ -89,6 +92,26 @@ impl<'s> Batch<'s> {
         let ks = &self.shared.ks;
         self.inner
             .remove_weak(&ks.running, keys::running(id, token));
+    }
+
+    /// Marks a running entry cancelled by rewriting its value.
+    ///
+    /// NOTE: this is the one running key written twice, so it must later be removed with
+    /// [`delete_running_strong`](Batch::delete_running_strong): a weak delete would only
+    /// hide the newer version.
+    pub(crate) fn mark_running_cancelled(&mut self, id: JobId, token: u64, queue: &str) {
+        let ks = &self.shared.ks;
+        self.inner.insert(
+            &ks.running,
+            keys::running(id, token),
+            keys::running_value(queue, true),
+        );
+    }
+
+    /// Removes a running key that may have been written twice (a cancelled one).
+    pub(crate) fn delete_running_strong(&mut self, id: JobId, token: u64) {
+        let ks = &self.shared.ks;
+        self.inner.remove(&ks.running, keys::running(id, token));
     }
 
     pub(crate) fn put_dead(&mut self, job: &Job) {

@@ -69,6 +69,8 @@ impl Store {
             let running = RunningJob {
                 token: c.lease.token,
                 dedup_key: c.job.dedup_key.as_deref().map(Box::from),
+                claimed_at: now,
+                cancelled: false,
             };
             st.running.insert(c.job.id, running);
         }

@@ -141,10 +141,10 @@ pub struct DeadPage {
     pub next: Option<DeadCursor>,
 }
 
-struct Summary {
-    queue: String,
-    kind: String,
-    class: String,
+pub(super) struct Summary {
+    pub(super) queue: String,
+    pub(super) kind: String,
+    pub(super) class: String,
 }
 
 pub(super) fn encode_summary(job: &Job) -> Vec<u8> {
@@ -154,7 +154,7 @@ pub(super) fn encode_summary(job: &Job) -> Vec<u8> {
     w.finish()
 }
 
-fn decode_summary(b: &[u8]) -> Option<Summary> {
+pub(super) fn decode_summary(b: &[u8]) -> Option<Summary> {
     let mut r = Reader::new(b);
     if r.u8().ok()? != SUMMARY_V1 {
         return None;
@@ -440,6 +440,7 @@ fn stand_in(id: JobId, at: Timestamp, why: &str) -> Job {
             at,
         }),
         dead_at: Some(at),
+        attempts: Vec::new(),
     }
 }
 

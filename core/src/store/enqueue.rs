@@ -224,6 +224,7 @@ impl<'s> Staging<'s> {
             enqueued_at: self.now,
             last_error: None,
             dead_at: None,
+            attempts: Vec::new(),
         };
         if let Some(key) = &job.dedup_key {
             self.batch.put_dedup(&job.queue, key, id);

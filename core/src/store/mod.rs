@@ -2,12 +2,14 @@
 //! uses. Each transition lives in its own file beside this one.
 
 mod batch;
+mod cancel;
 mod check;
 mod claim;
 mod committer;
 mod completion;
 mod dead;
 mod enqueue;
+mod list;
 mod maintenance;
 mod open;
 mod outcome;
@@ -29,7 +31,9 @@ use crate::lock::DirLock;
 use crate::{Error, Job, JobId, JobState, QueueCounts, Result, StoreOptions, Timestamp};
 
 pub(crate) use batch::Batch;
+pub use cancel::{CANCELLED_CLASS, Cancel};
 pub use dead::{CORRUPT_CLASS, DeadCursor, DeadFilter, DeadPage, DeadSelector};
+pub use list::{JobCursor, JobFilter, JobPage, ListState, MAX_SCAN};
 pub use rescue::CRASHED_CLASS;
 pub use stats::{DueJob, QueueStats, Stats};
 
@@ -84,6 +88,11 @@ pub(crate) struct WriteState {
 struct RunningJob {
     token: u64,
     dedup_key: Option<Box<str>>,
+    /// When it was claimed: the start of a released attempt.
+    claimed_at: Timestamp,
+    /// An operator cancelled it; its outcome buries it rather than running it again.
+    /// Also stored as the running entry's value, so a rescue after a crash sees it.
+    cancelled: bool,
 }
 
 impl std::fmt::Debug for Store {

@@ -3,11 +3,15 @@
 //! Such a job may have been half-done or may have killed the process itself. It goes
 //! back to pending with the crash recorded and the attempt counted, so the retry budget
 //! still applies; after `crash_limit` crashes it is buried as `crashed` rather than
-//! crash-looping the worker (a poison pill).
+//! crash-looping the worker (a poison pill). A job an operator cancelled while it ran
+//! is buried as `cancelled` instead. Either way the crash joins its attempt history.
+
+use std::time::Duration;
 
 use super::{Batch, Shared};
+use crate::attempt::{self, Attempt, AttemptOutcome};
 use crate::keys::{self, DuePos};
-use crate::{Error, JobError, Result};
+use crate::{CANCELLED_CLASS, Error, Result};
 
 /// Error class recorded for jobs that were running when the process died.
 pub const CRASHED_CLASS: &str = "crashed";
@@ -27,15 +31,19 @@ impl Shared {
             let (id, token) = keys::parse_running(&key)
                 .ok_or_else(|| Error::corrupt(None, "bad running-index key"))?;
             // Entries written before the queue was stored in them are empty.
-            let queue = (!value.is_empty()).then(|| String::from_utf8_lossy(&value).into_owned());
-            leftovers.push((id, token, queue));
+            let (queue, cancelled) = keys::parse_running_value(&value);
+            leftovers.push((id, token, queue, cancelled));
         }
         let now = self.now();
         for chunk in leftovers.chunks(CHUNK) {
             let mut batch = Batch::new(self);
-            for (id, token, queue) in chunk {
-                let (id, token) = (*id, *token);
-                batch.delete_running(id, token);
+            for (id, token, queue, cancelled) in chunk {
+                let (id, token, cancelled) = (*id, *token, *cancelled);
+                if cancelled {
+                    batch.delete_running_strong(id, token);
+                } else {
+                    batch.delete_running(id, token);
+                }
                 let mut job = match self.read_job(id) {
                     Ok(Some(job)) => job,
                     // No record: nothing is left to rescue.
@@ -56,17 +64,30 @@ impl Shared {
                 };
                 job.attempt = job.attempt.saturating_add(1);
                 job.crashes = job.crashes.saturating_add(1);
-                job.last_error = Some(JobError {
-                    class: CRASHED_CLASS.to_owned(),
-                    message: format!(
+                let crash = Attempt::failed(
+                    now,
+                    Duration::ZERO,
+                    CRASHED_CLASS,
+                    format!(
                         "the process died while the job was running ({} of {} crashes allowed)",
                         job.crashes, self.opts.crash_limit
                     ),
-                    at: now,
-                });
+                );
+                job.last_error = Some(crash.error());
                 let counts = batch.counts(&st, &job.queue);
                 counts.running = counts.running.saturating_sub(1);
-                if job.crashes >= self.opts.crash_limit {
+                let buried = cancelled || job.crashes >= self.opts.crash_limit;
+                let outcome = match (cancelled, buried) {
+                    (true, _) => AttemptOutcome::Cancelled,
+                    (false, true) => AttemptOutcome::Dead,
+                    (false, false) => AttemptOutcome::Retry,
+                };
+                attempt::record(&mut job.attempts, crash, outcome);
+                if cancelled && let Some(e) = &mut job.last_error {
+                    e.message = format!("cancelled by an operator while running ({})", e.message);
+                    e.class = CANCELLED_CLASS.to_owned();
+                }
+                if buried {
                     counts.dead += 1;
                     job.dead_at = Some(now);
                     batch.put_dead(&job);

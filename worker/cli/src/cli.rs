@@ -165,6 +165,40 @@ pub(crate) enum JobCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Jobs in one state, a page at a time, in the order they run (or died).
+    List {
+        #[command(flatten)]
+        target: Target,
+        /// `waiting`, `retrying`, `running` or `dead`.
+        #[arg(long, value_parser = ["waiting", "retrying", "running", "dead"])]
+        state: String,
+        /// Only this queue.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only jobs whose last error has this class.
+        #[arg(long)]
+        class: Option<String>,
+        /// Page size (1 to 1000).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Continue after this cursor (printed at the end of a page when more may follow).
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Print the JSON answer instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a job: a waiting or retrying one moves to the dead letters as
+    /// `cancelled`; a running one is buried so when its attempt ends, unless it succeeds.
+    Cancel {
+        #[command(flatten)]
+        target: Target,
+        /// The job id.
+        id: u64,
+    },
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -235,6 +269,16 @@ pub(crate) enum DlqCommand {
         /// Every dead job.
         #[arg(long)]
         all: bool,
+        /// Print how many would be requeued, and the first few ids; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete one dead job.
+    Delete {
+        #[command(flatten)]
+        target: Target,
+        /// The job id.
+        id: u64,
     },
     /// Delete dead jobs older than an age.
     Purge {
@@ -243,6 +287,9 @@ pub(crate) enum DlqCommand {
         /// The age ("7d", "12h"; "0s" purges every dead job).
         #[arg(long, value_name = "AGE")]
         older_than: String,
+        /// Print how many would be deleted, and the first few ids; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

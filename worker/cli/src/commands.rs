@@ -140,6 +140,53 @@ pub(crate) async fn show_job(target: &Target, id: u64, as_json: bool) -> Result<
     print_text(&render::job(&job, &Style::for_stdout()))
 }
 
+/// What `tenax job list` asks for.
+pub(crate) struct ListFilter {
+    pub(crate) state: String,
+    pub(crate) queue: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) class: Option<String>,
+}
+
+pub(crate) async fn list_jobs(
+    target: &Target,
+    filter: &ListFilter,
+    limit: usize,
+    cursor: Option<String>,
+    as_json: bool,
+) -> Result<()> {
+    let daemon = Daemon::resolve(target)?;
+    let mut query = vec![("state", filter.state.clone())];
+    for (key, value) in [
+        ("queue", &filter.queue),
+        ("kind", &filter.kind),
+        ("class", &filter.class),
+    ] {
+        if let Some(v) = value {
+            query.push((key, v.clone()));
+        }
+    }
+    query.push(("limit", limit.to_string()));
+    if let Some(c) = &cursor {
+        query.push(("cursor", c.clone()));
+    }
+    let page = match daemon
+        .client
+        .get(&format!("/v1/jobs{}", encode(&query)))
+        .await
+    {
+        Ok(page) => page,
+        Err(CallError::Unreachable(addr)) => {
+            offline::jobs_page(&daemon.config, &addr, filter, limit, cursor.as_deref())?
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if as_json {
+        return print_json(&page);
+    }
+    print_text(&render::job_list(&page, &Style::for_stdout()))
+}
+
 fn filter_query(filter: &DeadFilterArgs) -> Vec<(&'static str, String)> {
     let mut q = Vec::new();
     for (key, value) in [
@@ -261,8 +308,9 @@ pub(crate) async fn dlq_requeue(
     ids: &[u64],
     filter: &DeadFilterArgs,
     all: bool,
+    dry_run: bool,
 ) -> Result<()> {
-    let body = match (ids.is_empty(), filter.is_empty(), all) {
+    let mut body = match (ids.is_empty(), filter.is_empty(), all) {
         (false, true, false) => json!({ "ids": ids }),
         (true, false, false) => {
             let f: serde_json::Map<String, Value> = filter_query(filter)
@@ -277,13 +325,60 @@ pub(crate) async fn dlq_requeue(
         ),
     };
     let daemon = Daemon::resolve(target)?;
+    if dry_run {
+        body["dry_run"] = Value::Bool(true);
+        let answer = daemon.client.post("/v1/dead/requeue", body).await?;
+        return print_text(&would("requeue", &answer["would_requeue"]));
+    }
     print_json(&daemon.client.post("/v1/dead/requeue", body).await?)
 }
 
-pub(crate) async fn dlq_purge(target: &Target, older_than: &str) -> Result<()> {
+pub(crate) async fn dlq_purge(target: &Target, older_than: &str, dry_run: bool) -> Result<()> {
     let daemon = Daemon::resolve(target)?;
-    let query = encode(&[("older_than", older_than.to_owned())]);
-    print_json(&daemon.client.delete(&format!("/v1/dead{query}")).await?)
+    let mut query = vec![("older_than", older_than.to_owned())];
+    if dry_run {
+        query.push(("dry_run", "true".to_owned()));
+    }
+    let answer = daemon
+        .client
+        .delete(&format!("/v1/dead{}", encode(&query)))
+        .await?;
+    if dry_run {
+        return print_text(&would("purge", &answer["would_purge"]));
+    }
+    print_json(&answer)
+}
+
+/// A dry run's answer for people: how many jobs, and the first few ids.
+fn would(verb: &str, change: &Value) -> String {
+    let count = change["count"].as_u64().unwrap_or(0);
+    let ids: Vec<String> = change["first_ids"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    let mut out = format!("dry run: would {verb} {count} dead job(s); nothing changed\n");
+    if !ids.is_empty() {
+        let more = if (ids.len() as u64) < count {
+            ", ..."
+        } else {
+            ""
+        };
+        out += &format!("first: {}{more}\n", ids.join(", "));
+    }
+    out
+}
+
+pub(crate) async fn cancel_job(target: &Target, id: u64) -> Result<()> {
+    let daemon = Daemon::resolve(target)?;
+    print_json(&daemon.client.delete(&format!("/v1/jobs/{id}")).await?)
+}
+
+pub(crate) async fn dlq_delete(target: &Target, id: u64) -> Result<()> {
+    let daemon = Daemon::resolve(target)?;
+    print_json(&daemon.client.delete(&format!("/v1/dead/{id}")).await?)
 }
 
 pub(crate) async fn breaker(target: &Target, as_json: bool) -> Result<()> {

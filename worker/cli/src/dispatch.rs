@@ -39,6 +39,30 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Job {
             command: JobCommand::Show { target, id, json },
         } => commands::show_job(&target, id, json).await?,
+        Command::Job {
+            command:
+                JobCommand::List {
+                    target,
+                    state,
+                    queue,
+                    kind,
+                    class,
+                    limit,
+                    cursor,
+                    json,
+                },
+        } => {
+            let filter = commands::ListFilter {
+                state,
+                queue,
+                kind,
+                class,
+            };
+            commands::list_jobs(&target, &filter, limit, cursor, json).await?;
+        }
+        Command::Job {
+            command: JobCommand::Cancel { target, id },
+        } => commands::cancel_job(&target, id).await?,
         Command::Dlq { command } => match command {
             DlqCommand::List {
                 target,
@@ -53,9 +77,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 ids,
                 filter,
                 all,
-            } => commands::dlq_requeue(&target, &ids, &filter, all).await?,
-            DlqCommand::Purge { target, older_than } => {
-                commands::dlq_purge(&target, &older_than).await?;
+                dry_run,
+            } => commands::dlq_requeue(&target, &ids, &filter, all, dry_run).await?,
+            DlqCommand::Delete { target, id } => commands::dlq_delete(&target, id).await?,
+            DlqCommand::Purge {
+                target,
+                older_than,
+                dry_run,
+            } => {
+                commands::dlq_purge(&target, &older_than, dry_run).await?;
             }
         },
         Command::Breaker { target, json } => commands::breaker(&target, json).await?,

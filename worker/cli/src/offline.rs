@@ -1,11 +1,14 @@
 //! Reading the data directory directly when no daemon answers, for `tenax stats` and
-//! `tenax job show` and `tenax dlq list|show`.
+//! `tenax job show|list` and `tenax dlq list|show`.
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
-use tenax_core::{DeadCursor, DeadFilter, Error, JobId, JobState, Store, Timestamp};
+use tenax_core::{
+    DeadCursor, DeadFilter, Error, JobCursor, JobId, JobState, ListState, Store, Timestamp,
+};
 
 use crate::cli::DeadFilterArgs;
+use crate::commands::ListFilter;
 use crate::config::Config;
 
 /// Opens the store of a daemon that is not running; says so clearly when it is running
@@ -94,6 +97,26 @@ pub(crate) fn dead_page(
         answer["next"] = Value::String(next.to_string());
     }
     Ok(answer)
+}
+
+pub(crate) fn jobs_page(
+    config: &Config,
+    addr: &str,
+    args: &ListFilter,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Value> {
+    let store = open(config, addr)?;
+    let state: ListState = args.state.parse()?;
+    let filter = crate::api::list_filter(
+        state,
+        args.queue.clone(),
+        args.kind.clone(),
+        args.class.clone(),
+    );
+    let cursor = cursor.map(str::parse::<JobCursor>).transpose()?;
+    let page = store.jobs(&filter, cursor, limit.clamp(1, crate::api::MAX_LIST_PAGE))?;
+    Ok(crate::api::jobs_page_json(page, state))
 }
 
 pub(crate) fn job(config: &Config, addr: &str, id: u64) -> Result<Value> {

@@ -58,7 +58,7 @@ async fn the_daemon_survives_hostile_clients() -> Result<()> {
         .await?;
     assert_eq!(r.status().as_u16(), 405);
     let r = client
-        .delete(format!("{}/v1/jobs/1", daemon.url))
+        .patch(format!("{}/v1/jobs/1", daemon.url))
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 405);

@@ -1,7 +1,9 @@
 //! The outcome side of the loop: complete, retry, bury or release the job of an ended
 //! attempt, with any breaker change written in the same store call.
 
-use tenax_core::{Error as StoreError, Job, JobError, Lease, StateUpdate};
+use std::time::Duration;
+
+use tenax_core::{Attempt, Error as StoreError, Job, Lease, StateUpdate, Timestamp};
 use tenax_policies::{BreakerSettings, Decision, ErrorClass};
 use tokio::task::{Id, JoinError};
 
@@ -10,8 +12,8 @@ use crate::attempt::{self, AttemptResult, Ended};
 use crate::breaker::Evidence;
 use crate::{HandlerError, Result};
 
-/// Longest error message kept in a job's record, in bytes.
-const MAX_ERROR_MESSAGE: usize = 512;
+/// Longest error message kept in a job's record, in bytes: the history's bound.
+const MAX_ERROR_MESSAGE: usize = tenax_core::MAX_ATTEMPT_MESSAGE;
 
 impl Runner {
     /// Concludes one ended attempt task: writes its job's outcome.
@@ -34,7 +36,7 @@ impl Runner {
         );
         match ended {
             Ended::Returned(Ok(())) => self.completed(job),
-            Ended::Returned(Err(error)) => self.failed(job, error),
+            Ended::Returned(Err(error)) => self.failed(job, error, took),
             Ended::Cancelled => self.released(job),
         }
     }
@@ -55,8 +57,11 @@ impl Runner {
 
     /// Decides the failure with the attempt's policy snapshot (the one its handler saw),
     /// and feeds the breaker with that snapshot's count and thresholds.
-    fn failed(&mut self, job: InFlight, error: HandlerError) -> Result<()> {
+    /// The attempt goes into the job's history with its timing, the HTTP status and the
+    /// delay chosen by that policy version.
+    fn failed(&mut self, job: InFlight, error: HandlerError, took: Duration) -> Result<()> {
         let now = self.settings.store.now();
+        let version = job.policy.version();
         let draw = self.settings.jitter.draw();
         let decided = attempt::decide(job.policy.compiled(), &error, job.attempt, draw);
         let evidence = if decided.counts_toward_breaker {
@@ -72,7 +77,8 @@ impl Runner {
         let class = error.class.as_str();
         match decided.decision {
             Decision::Retry { delay } => {
-                let record = job_error(&error, now, None);
+                let record =
+                    attempt_record(&error, now, took, None).with_decision(Some(delay), version);
                 let run_at = now.saturating_add(delay);
                 let written = self
                     .settings
@@ -90,7 +96,8 @@ impl Runner {
                 );
             }
             Decision::Bury { reason } => {
-                let record = job_error(&error, now, Some(&reason.to_string()));
+                let record = attempt_record(&error, now, took, Some(&reason.to_string()))
+                    .with_decision(None, version);
                 let written = self.settings.store.bury(&job.lease, record, update);
                 self.written(&job, written, "buried", Some(class))?;
                 self.metrics.buried(class);
@@ -131,7 +138,7 @@ impl Runner {
             "no handler is registered for kind `{}`; requeue the job once one is",
             job.kind
         ));
-        let record = job_error(&error, self.settings.store.now(), None);
+        let record = attempt_record(&error, self.settings.store.now(), Duration::ZERO, None);
         match self.settings.store.bury(&lease, record, None) {
             Ok(()) | Err(StoreError::StaleLease { .. }) => {}
             Err(err) => return Err(err.into()),
@@ -171,19 +178,29 @@ fn breaker_settings(job: &InFlight) -> BreakerSettings {
     *job.policy.policy().breaker()
 }
 
-/// The error as stored: class, truncated message (with the bury reason), time.
-fn job_error(error: &HandlerError, at: tenax_core::Timestamp, buried: Option<&str>) -> JobError {
+/// The failed attempt as stored: when it started (`took` before `now`), how long it
+/// ran, its class, truncated message (with the bury reason) and HTTP status.
+fn attempt_record(
+    error: &HandlerError,
+    now: Timestamp,
+    took: Duration,
+    buried: Option<&str>,
+) -> Attempt {
     let mut message = truncate(&error.message, MAX_ERROR_MESSAGE).to_owned();
     if let Some(reason) = buried {
         message.push_str(" [buried: ");
         message.push_str(reason);
         message.push(']');
     }
-    JobError {
-        class: error.class.as_str().to_owned(),
+    // Whole milliseconds, as stored, so the attempt ends at `now` exactly.
+    let took = Duration::from_millis(u64::try_from(took.as_millis()).unwrap_or(u64::MAX));
+    Attempt::failed(
+        now.saturating_sub(took),
+        took,
+        error.class.as_str(),
         message,
-        at,
-    }
+    )
+    .with_status(error.status)
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.

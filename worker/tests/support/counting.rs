@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tenax_core::{
-    Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector, EnqueueFuture, Enqueued,
-    EventListener, Job, JobError, JobId, JobState, JobStore, Lease, NewJob, Result, StateUpdate,
-    Stats, Store, Timestamp,
+    Attempt, Cancel, Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector,
+    EnqueueFuture, Enqueued, EventListener, Job, JobCursor, JobFilter, JobId, JobPage, JobState,
+    JobStore, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp,
 };
 
 pub struct CountingStore {
@@ -64,19 +64,31 @@ impl JobStore for CountingStore {
         &self,
         lease: &Lease,
         run_at: Timestamp,
-        error: JobError,
+        error: Attempt,
         state: Option<StateUpdate<'_>>,
     ) -> Result<()> {
         self.tick();
         self.inner.retry(lease, run_at, error, state)
     }
-    fn bury(&self, lease: &Lease, error: JobError, state: Option<StateUpdate<'_>>) -> Result<()> {
+    fn bury(&self, lease: &Lease, error: Attempt, state: Option<StateUpdate<'_>>) -> Result<()> {
         self.tick();
         self.inner.bury(lease, error, state)
     }
     fn release(&self, lease: &Lease) -> Result<()> {
         self.tick();
         self.inner.release(lease)
+    }
+    fn jobs(&self, filter: &JobFilter, after: Option<JobCursor>, limit: usize) -> Result<JobPage> {
+        self.tick();
+        self.inner.jobs(filter, after, limit)
+    }
+    fn cancel(&self, id: JobId) -> Result<Cancel> {
+        self.tick();
+        self.inner.cancel(id)
+    }
+    fn delete_dead(&self, id: JobId) -> Result<()> {
+        self.tick();
+        self.inner.delete_dead(id)
     }
     fn next_due(&self, queue: &str) -> Result<Option<Timestamp>> {
         self.tick();

@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::{OPS_PER_THREAD, QUEUES, Tally, state_key};
 use crate::conformance::block_on;
 use crate::{
-    DeadFilter, DeadSelector, DedupMode, Enqueued, Error, JobError, JobId, JobStore, ManualClock,
-    NewJob, Result, StateUpdate, Timestamp,
+    Cancel, DeadFilter, DeadSelector, DedupMode, Enqueued, Error, JobError, JobId, JobStore,
+    ManualClock, NewJob, Result, StateUpdate, Timestamp,
 };
 
 /// One thread's operations.
@@ -94,7 +94,19 @@ impl<S: JobStore> Actor<S> {
                 let n = s.purge_dead(age)?;
                 self.tally.purged.fetch_add(n as u64, Ordering::SeqCst);
             }
-            89..=94 => {
+            89..=91 => self.cancel()?,
+            92 => {
+                // Deleting a dead letter: aimed at the ids requeues aim at, so they meet.
+                let Some(id) = self.recently_buried() else {
+                    return Ok(());
+                };
+                match s.delete_dead(id) {
+                    Ok(()) => self.tally.purged.fetch_add(1, Ordering::SeqCst),
+                    Err(Error::NotFound { .. }) => 0,
+                    Err(e) => return Err(e),
+                };
+            }
+            93..=94 => {
                 let value = self.next_state_value();
                 s.put_state(&state_key(self.thread), &value)?;
                 self.state = Some(value);
@@ -118,6 +130,11 @@ impl<S: JobStore> Actor<S> {
             .filter(|e| matches!(e, Enqueued::Created(_)))
             .count();
         self.tally
+            .created_ids
+            .lock()
+            .expect("ids")
+            .extend(out.iter().map(|e| e.id()));
+        self.tally
             .created
             .fetch_add(created as u64, Ordering::SeqCst);
         Ok(())
@@ -138,6 +155,33 @@ impl<S: JobStore> Actor<S> {
             job = job.with_dedup_key(format!("key-{}", self.rng.below(3)), mode);
         }
         job
+    }
+
+    /// Cancels a recently created job (pending, running, dead or gone): a pending one is
+    /// buried at once; a running one's claim is marked, and its retry or release buries
+    /// it (counted when the round ends).
+    fn cancel(&mut self) -> Result<()> {
+        let id = {
+            let ids = self.tally.created_ids.lock().expect("ids");
+            let recent = ids.len().min(16);
+            let pick = self.rng.below(recent as u64 + 1) as usize;
+            ids.get(ids.len().wrapping_sub(1 + pick)).copied()
+        };
+        let Some(id) = id else {
+            return Ok(());
+        };
+        match self.store.cancel(id) {
+            Ok(Cancel::Buried) => {
+                self.tally.buried_ids.lock().expect("ids").push(id);
+                self.tally.buried.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(Cancel::Marked { token }) => {
+                self.tally.marked.lock().expect("marked").insert(token);
+            }
+            Ok(Cancel::AlreadyDead) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
     }
 
     fn recently_buried(&mut self) -> Option<JobId> {
@@ -192,9 +236,9 @@ impl<S: JobStore> Actor<S> {
                 } else {
                     now.saturating_add(Duration::from_millis(ms - 1_000))
                 };
-                s.retry(&lease, run_at, error("transient"), update)
+                s.retry(&lease, run_at, error("transient").into(), update)
             }
-            Outcome::Bury => s.bury(&lease, error("permanent"), update),
+            Outcome::Bury => s.bury(&lease, error("permanent").into(), update),
             Outcome::Release => s.release(&lease),
         };
         match result {
@@ -225,7 +269,11 @@ impl<S: JobStore> Actor<S> {
                         self.tally.buried_ids.lock().expect("ids").push(lease.id());
                         self.tally.buried.fetch_add(1, Ordering::SeqCst)
                     }
-                    Outcome::Retry | Outcome::Release => 0,
+                    Outcome::Retry | Outcome::Release => {
+                        let mut ended = self.tally.retried_or_released.lock().expect("ended");
+                        ended.insert(lease.token());
+                        0
+                    }
                 };
                 if value.is_some() {
                     self.state = value;

@@ -1,4 +1,4 @@
-//! The dead letter queue: list, show, requeue, purge.
+//! The dead letter queue: list, show, requeue, purge, delete one.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tenax_core::{DeadCursor, DeadFilter, DeadSelector, JobId, JobState};
 
 use super::body;
+use super::dry_run::{self, WouldChange};
 use super::error::{ApiError, ErrorBody};
 use super::jobs::path_id;
 use super::views::{DurationSpec, JobView, TimeSpec};
@@ -153,6 +154,29 @@ pub(crate) async fn show(
     }
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Deleted {
+    deleted: u64,
+}
+
+/// Delete one dead letter.
+#[utoipa::path(delete, path = "/v1/dead/{id}", tag = "dead letters",
+    params(("id" = u64, Path, description = "The job id")),
+    responses(
+        (status = 200, description = "Deleted", body = Deleted),
+        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 404, description = "Not a dead letter", body = ErrorBody),
+    ))]
+pub(crate) async fn delete(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Deleted>, ApiError> {
+    let id = path_id(id)?;
+    let store = state.store.clone();
+    blocking(move || store.delete_dead(id)).await?;
+    Ok(Json(Deleted { deleted: id.get() }))
+}
+
 /// Exactly one of `ids`, `filter` or `all: true`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -160,11 +184,17 @@ pub(crate) struct RequeueSpec {
     ids: Option<Vec<u64>>,
     filter: Option<FilterSpec>,
     all: Option<bool>,
+    /// Count what would be requeued (and name the first few) without changing anything.
+    dry_run: Option<bool>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Requeued {
+    /// How many were requeued (0 on a dry run).
     requeued: usize,
+    /// On a dry run: what would be requeued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would_requeue: Option<WouldChange>,
 }
 
 /// Move dead jobs back to the queue, attempts reset.
@@ -196,24 +226,42 @@ pub(crate) async fn requeue(
         }
     };
     let store = state.store.clone();
+    if spec.dry_run == Some(true) {
+        let would = blocking(move || dry_run::selected(&*store, &selector)).await?;
+        return Ok(Json(Requeued {
+            requeued: 0,
+            would_requeue: Some(would),
+        }));
+    }
     let requeued = blocking(move || store.requeue(&selector)).await?;
-    Ok(Json(Requeued { requeued }))
+    Ok(Json(Requeued {
+        requeued,
+        would_requeue: None,
+    }))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PurgeQuery {
     older_than: Option<DurationSpec>,
+    dry_run: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Purged {
+    /// How many were deleted (0 on a dry run).
     purged: usize,
+    /// On a dry run: what would be deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would_purge: Option<WouldChange>,
 }
 
 /// Delete dead letters older than an age.
 #[utoipa::path(delete, path = "/v1/dead", tag = "dead letters",
-    params(("older_than" = String, Query, description = "An age such as `7d`; `0s` purges all")),
+    params(
+        ("older_than" = String, Query, description = "An age such as `7d`; `0s` purges all"),
+        ("dry_run" = Option<bool>, Query, description = "`true`: count what would be deleted, delete nothing"),
+    ),
     responses(
         (status = 200, description = "How many were deleted", body = Purged),
         (status = 400, description = "No or a bad age", body = ErrorBody),
@@ -233,7 +281,31 @@ pub(crate) async fn purge(
             )
         })?
         .resolve("older_than")?;
+    let dry = match q.dry_run.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("`dry_run` must be true or false, got {other:?}"),
+            ));
+        }
+    };
     let store = state.store.clone();
+    if dry {
+        // The purge's own selection: died at or before now minus the age.
+        let cutoff = store.now().saturating_sub(age);
+        let filter =
+            DeadFilter::default().until(cutoff.saturating_add(std::time::Duration::from_millis(1)));
+        let would = blocking(move || dry_run::matching(&*store, &filter)).await?;
+        return Ok(Json(Purged {
+            purged: 0,
+            would_purge: Some(would),
+        }));
+    }
     let purged = blocking(move || store.purge_dead(age)).await?;
-    Ok(Json(Purged { purged }))
+    Ok(Json(Purged {
+        purged,
+        would_purge: None,
+    }))
 }

@@ -1,4 +1,4 @@
-//! `POST /v1/jobs` (one job or a batch) and `GET /v1/jobs/{id}`.
+//! `POST /v1/jobs` (one job or a batch), `GET /v1/jobs/{id}` and `DELETE /v1/jobs/{id}`.
 //!
 //! A batch is checked whole before anything is written, and written as one all-or-nothing
 //! store batch: a request that gets a 4xx stored nothing.
@@ -9,7 +9,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tenax_core::{DedupMode, Enqueued, JobId, NewJob};
+use tenax_core::{Cancel, DedupMode, Enqueued, JobId, NewJob};
 
 use super::body;
 use super::error::{ApiError, ErrorBody};
@@ -241,6 +241,44 @@ pub(crate) async fn show(
             "job {id} does not exist (it may have completed, or been purged from the dead letters)"
         ))),
     }
+}
+
+/// What `DELETE /v1/jobs/{id}` did.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Cancelled {
+    id: u64,
+    /// `cancelled` (it was waiting or retrying and is now a dead letter of class
+    /// `cancelled`), `marked` (it is running: unless it completes, its outcome buries it
+    /// as `cancelled`) or `already_dead` (nothing changed).
+    #[schema(value_type = String)]
+    status: &'static str,
+}
+
+/// Cancel a job: a waiting or retrying one moves to the dead letters as `cancelled`
+/// (requeue brings it back); a running one is marked, and its outcome buries it as
+/// `cancelled` unless it completes (the downstream already did the work).
+#[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "jobs",
+    params(("id" = u64, Path, description = "The job id")),
+    responses(
+        (status = 200, description = "What was done", body = Cancelled),
+        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+    ))]
+pub(crate) async fn cancel(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Cancelled>, ApiError> {
+    let id = path_id(id)?;
+    let store = state.store.clone();
+    let status = match blocking(move || store.cancel(id)).await? {
+        Cancel::Buried => "cancelled",
+        Cancel::Marked { .. } => "marked",
+        Cancel::AlreadyDead => "already_dead",
+    };
+    Ok(Json(Cancelled {
+        id: id.get(),
+        status,
+    }))
 }
 
 /// A job id from the path; a segment that does not percent-decode to UTF-8 gets the

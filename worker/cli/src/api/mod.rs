@@ -4,12 +4,15 @@
 //! | method and path | what |
 //! |---|---|
 //! | `POST /v1/jobs` | enqueue one job, or `{"jobs": [...]}` as one all-or-nothing batch |
-//! | `GET /v1/jobs/{id}` | a job and its state |
+//! | `GET /v1/jobs?state=` | jobs in one state (`waiting`, `retrying`, `running`, `dead`); filters `queue`, `kind`, `class`; `limit`, `cursor` |
+//! | `GET /v1/jobs/{id}` | a job, its state and its last attempts |
+//! | `DELETE /v1/jobs/{id}` | cancel a job (to the dead letters as `cancelled`; a running one when its attempt ends) |
 //! | `GET /v1/stats` | counts per queue and state |
 //! | `GET /v1/dead` | dead letters; filters `queue`, `kind`, `class`, `since`, `until`; `limit`, `cursor` |
 //! | `GET /v1/dead/{id}` | one dead letter |
-//! | `POST /v1/dead/requeue` | `{"ids": [...]}`, `{"filter": {...}}` or `{"all": true}` |
-//! | `DELETE /v1/dead?older_than=7d` | purge old dead letters |
+//! | `DELETE /v1/dead/{id}` | delete one dead letter |
+//! | `POST /v1/dead/requeue` | `{"ids": [...]}`, `{"filter": {...}}` or `{"all": true}`; `"dry_run": true` only counts |
+//! | `DELETE /v1/dead?older_than=7d` | purge old dead letters; `&dry_run=true` only counts |
 //! | `GET /v1/policy` | the live policy: version, hash, last reload error, report |
 //! | `GET /v1/breaker` | the circuit breaker |
 //! | `GET /v1/schedules` | the periodic jobs: last fired tick, next fire time |
@@ -28,9 +31,11 @@
 mod auth;
 mod body;
 mod dead;
+mod dry_run;
 mod error;
 mod info;
 mod jobs;
+mod list;
 mod openapi;
 mod queues;
 mod ready;
@@ -169,12 +174,12 @@ fn served(worker: &Worker) -> ServedQueue {
 /// The API's routes, with the body limit and the token check in place.
 pub fn router(state: ApiState, body_limit: usize) -> Router {
     Router::new()
-        .route("/v1/jobs", post(jobs::enqueue))
-        .route("/v1/jobs/{id}", get(jobs::show))
+        .route("/v1/jobs", post(jobs::enqueue).get(list::list))
+        .route("/v1/jobs/{id}", get(jobs::show).delete(jobs::cancel))
         .route("/v1/stats", get(info::stats))
         .route("/v1/dead", get(dead::list).delete(dead::purge))
         .route("/v1/dead/requeue", post(dead::requeue))
-        .route("/v1/dead/{id}", get(dead::show))
+        .route("/v1/dead/{id}", get(dead::show).delete(dead::delete))
         .route("/v1/policy", get(info::policy))
         .route("/v1/breaker", get(info::breaker))
         .route("/v1/schedules", get(schedules::list))
@@ -222,6 +227,17 @@ async fn blocking<T: Send + 'static>(
 pub(crate) fn job_json(job: tenax_core::Job, state: tenax_core::JobState) -> serde_json::Value {
     serde_json::to_value(views::JobView::new(job, state)).unwrap_or_default()
 }
+
+/// A page of a job listing as `GET /v1/jobs` answers it (for the offline CLI).
+pub(crate) fn jobs_page_json(
+    page: tenax_core::JobPage,
+    state: tenax_core::ListState,
+) -> serde_json::Value {
+    serde_json::to_value(list::page_view(page, state)).unwrap_or_default()
+}
+
+/// The store's listing filter (for the offline CLI).
+pub(crate) use list::{MAX_PAGE as MAX_LIST_PAGE, filter as list_filter};
 
 /// Stats as `GET /v1/stats` shows them, for tools that read a store directly.
 pub(crate) fn stats_json(stats: &tenax_core::Stats) -> serde_json::Value {

@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{dead, info, jobs, queues, ready, schedules};
+use super::{dead, info, jobs, list, queues, ready, schedules};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,7 +16,9 @@ use super::{dead, info, jobs, queues, ready, schedules};
     ),
     paths(
         jobs::enqueue,
+        list::list,
         jobs::show,
+        jobs::cancel,
         info::stats,
         info::policy,
         info::breaker,
@@ -25,6 +27,7 @@ use super::{dead, info, jobs, queues, ready, schedules};
         info::metrics,
         dead::list,
         dead::show,
+        dead::delete,
         dead::requeue,
         dead::purge,
         queues::list,

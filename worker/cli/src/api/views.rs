@@ -83,6 +83,30 @@ pub(crate) struct JobView {
     #[serde(skip_serializing_if = "Option::is_none")]
     dedup_key: Option<String>,
     last_error: Option<ErrorView>,
+    /// The last attempts, oldest first (at most ten).
+    attempts: Vec<AttemptView>,
+}
+
+/// One attempt in a job's history.
+#[derive(Serialize, utoipa::ToSchema)]
+struct AttemptView {
+    started_at: String,
+    duration_ms: u64,
+    /// `retry`, `dead`, `released` or `cancelled`.
+    #[schema(value_type = String)]
+    outcome: &'static str,
+    class: String,
+    message: String,
+    /// The downstream's HTTP status, when the failure was a response.
+    status: Option<u16>,
+    /// The delay the policy chose before the next attempt (retries only).
+    delay_ms: Option<u64>,
+    /// The version of the policy that decided (see `GET /v1/policy`).
+    policy_version: Option<u64>,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -122,6 +146,20 @@ impl JobView {
                 message: e.message,
                 at: time(e.at),
             }),
+            attempts: job
+                .attempts
+                .into_iter()
+                .map(|a| AttemptView {
+                    started_at: time(a.started_at),
+                    duration_ms: millis(a.duration),
+                    outcome: a.outcome.as_str(),
+                    class: a.class,
+                    message: a.message,
+                    status: a.status,
+                    delay_ms: a.delay.map(millis),
+                    policy_version: a.policy_version,
+                })
+                .collect(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Rendering works on the JSON rather than on the API's types so that the online and
 //! the offline commands (which build the same JSON from the data directory) print alike.
 
+mod list;
 mod schedules;
 mod style;
 mod when;
@@ -13,6 +14,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+pub(crate) use list::job_list;
 pub(crate) use schedules::schedules;
 pub(crate) use style::Style;
 use when::when;
