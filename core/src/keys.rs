@@ -168,6 +168,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_running_value_keeps_its_queue_and_cancel_mark() {
+        for (queue, cancelled) in [("media", false), ("media", true), ("", true), ("ü", false)] {
+            let value = running_value(queue, cancelled);
+            assert_eq!(
+                parse_running_value(&value),
+                (Some(queue.to_owned()), cancelled)
+            );
+        }
+        // Entries written before the queue was stored are empty: no queue, not cancelled.
+        assert_eq!(parse_running_value(&[]), (None, false));
+    }
+
+    #[test]
     fn due_keys_sort_by_time_then_id_within_a_queue() {
         let at = |t, id| {
             due(

@@ -34,6 +34,9 @@
 //!               ├──retry(run_at)───┘ │ └──bury──> dead ──purge──> (gone)
 //!               ├──release───────────┘              │
 //!               └────────────────requeue────────────┘
+//! pending ──cancel──> dead as `cancelled`; running ──cancel──> marked: its retry,
+//!           release or crash buries it as `cancelled` (a completion still completes)
+//! dead ──delete_dead──> (gone)
 //! running ──(process died)──> rescued at next open: pending, or dead as `crashed`
 //! ```
 //!
