@@ -146,6 +146,24 @@ async fn bad_requests_get_a_clear_4xx_and_store_nothing() -> Result<()> {
             "exactly one",
         ),
         (
+            // Found by schemathesis: serde reads a struct from an array, so `[null]`
+            // paused the queue although every documented body is an object.
+            "an array where a pause body belongs",
+            client
+                .post(format!("{}/v1/queues/default/pause", daemon.url))
+                .body("[null]"),
+            422,
+            "must be a JSON object",
+        ),
+        (
+            "an array where a requeue body belongs",
+            client
+                .post(format!("{}/v1/dead/requeue", daemon.url))
+                .body("[[1], null, true, false]"),
+            422,
+            "must be a JSON object",
+        ),
+        (
             "unknown endpoint",
             client.get(format!("{}/v2/everything", daemon.url)),
             404,
@@ -168,6 +186,17 @@ async fn bad_requests_get_a_clear_4xx_and_store_nothing() -> Result<()> {
         );
     }
     assert_eq!(enqueued(&client, &daemon).await?, 0, "nothing was stored");
+    let queues: Value = client
+        .get(format!("{}/v1/queues", daemon.url))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        queues["queues"][0]["paused"],
+        json!(false),
+        "a refused pause paused nothing: {queues}"
+    );
 
     // And a good one is accepted.
     let ok = client

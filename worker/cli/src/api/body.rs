@@ -19,6 +19,21 @@ pub(crate) fn json<T: DeserializeOwned>(
     shaped(value, "")
 }
 
+/// The body as a JSON object read into `T`: like [`json`], but an array is refused
+/// (serde would read a struct from `[null]`, which no documented body allows).
+pub(crate) fn object<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let value: serde_json::Value = json(body)?;
+    if !value.is_object() {
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "the body must be a JSON object",
+        ));
+    }
+    shaped(value, "")
+}
+
 /// The raw body, or the right error when it could not be read.
 pub(crate) fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {

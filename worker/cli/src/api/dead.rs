@@ -211,7 +211,7 @@ pub(crate) async fn requeue(
     State(state): State<ApiState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Requeued>, ApiError> {
-    let spec: RequeueSpec = body::json(body)?;
+    let spec: RequeueSpec = body::object(body)?;
     let selector = match (spec.ids, spec.filter, spec.all) {
         (Some(ids), None, None) if !ids.is_empty() => {
             DeadSelector::Ids(ids.into_iter().map(JobId::new).collect())

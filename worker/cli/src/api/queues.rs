@@ -92,9 +92,10 @@ const MAX_REASON: usize = 500;
 /// still accepted. Survives restarts.
 #[utoipa::path(post, path = "/v1/queues/{name}/pause", tag = "queues",
     params(("name" = String, Path, description = "The queue")),
-    request_body(content = PauseRequest, description = "Optional"),
+    request_body(content = Option<PauseRequest>, description = "Optional"),
     responses(
         (status = 200, description = "Paused", body = QueueStatus),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 404, description = "Not a served queue", body = ErrorBody),
         (status = 422, description = "Bad request", body = ErrorBody),
     ))]
@@ -108,7 +109,7 @@ pub(crate) async fn pause(
     let request: PauseRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
         PauseRequest::default()
     } else {
-        body::json(Ok(bytes))?
+        body::object(Ok(bytes))?
     };
     let reason = request.reason.filter(|r| !r.trim().is_empty());
     if reason.as_ref().is_some_and(|r| r.len() > MAX_REASON) {
@@ -161,6 +162,7 @@ pub(crate) struct LimitRequest {
     request_body = LimitRequest,
     responses(
         (status = 200, description = "Set", body = QueueStatus),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 404, description = "Not a served queue", body = ErrorBody),
         (status = 422, description = "Bad request", body = ErrorBody),
     ))]
@@ -170,7 +172,7 @@ pub(crate) async fn limit(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<QueueStatus>, ApiError> {
     let (name, served) = served(&state, name)?;
-    let request: LimitRequest = body::json(raw)?;
+    let request: LimitRequest = body::object(raw)?;
     let rate = match (request.per_second, request.off, request.policy) {
         (Some(per_second), false, false) => {
             let limit = RateLimit {
