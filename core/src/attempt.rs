@@ -146,22 +146,11 @@ impl From<JobError> for Attempt {
 /// Appends `attempt` to `history` with `outcome`, then applies the bounds.
 pub(crate) fn record(history: &mut Vec<Attempt>, mut attempt: Attempt, outcome: AttemptOutcome) {
     attempt.outcome = outcome;
-    let cut = truncate(&attempt.message, MAX_ATTEMPT_MESSAGE).len();
+    let cut = attempt.message.floor_char_boundary(MAX_ATTEMPT_MESSAGE);
     attempt.message.truncate(cut);
     history.push(attempt);
     let excess = history.len().saturating_sub(MAX_ATTEMPTS);
     history.drain(..excess);
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 pub(crate) fn encode(w: &mut Writer, history: &[Attempt]) {

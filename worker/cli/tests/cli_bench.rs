@@ -83,9 +83,14 @@ fn daemon_workloads_measure_a_real_daemon_and_deliver_every_job_exactly_once() {
     );
     assert!(0.0 < p50 && p50 <= p99, "p50 {p50}, p99 {p99}");
     // CPU comes from /proc in clock ticks (10 ms): a run this small may take less than
-    // one tick, so only its presence and sign are checked here.
-    assert!(figure("api-enqueue: load generator CPU") >= 0.0);
-    assert!(figure("http-deliver: daemon CPU") >= 0.0);
+    // one tick, so only that the figures are reported is checked (`figure` panics when
+    // one is missing); the downstream's counts below are what this test is about.
+    for cpu in [
+        "api-enqueue: load generator CPU",
+        "http-deliver: daemon CPU",
+    ] {
+        assert!(figure(cpu).is_finite(), "{cpu}");
+    }
     assert_eq!(figure("http-deliver: requests received"), f64::from(jobs));
     assert_eq!(
         figure("http-deliver: distinct jobs received"),

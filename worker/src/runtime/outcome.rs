@@ -186,11 +186,13 @@ fn attempt_record(
     took: Duration,
     buried: Option<&str>,
 ) -> Attempt {
-    let mut message = truncate(&error.message, MAX_ERROR_MESSAGE).to_owned();
-    if let Some(reason) = buried {
-        message.push_str(" [buried: ");
-        message.push_str(reason);
-        message.push(']');
+    // The bury reason goes after the handler's message and must survive core's bound
+    // on stored messages, so the message is cut to leave room for it.
+    let suffix = buried.map(|reason| format!(" [buried: {reason}]"));
+    let room = MAX_ERROR_MESSAGE.saturating_sub(suffix.as_ref().map_or(0, String::len));
+    let mut message = error.message[..error.message.floor_char_boundary(room)].to_owned();
+    if let Some(suffix) = suffix {
+        message.push_str(&suffix);
     }
     // Whole milliseconds, as stored, so the attempt ends at `now` exactly.
     let took = Duration::from_millis(u64::try_from(took.as_millis()).unwrap_or(u64::MAX));
@@ -203,26 +205,37 @@ fn attempt_record(
     .with_status(error.status)
 }
 
-/// At most `max` bytes of `s`, cut at a character boundary.
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
 #[cfg(test)]
 mod tests {
-    use super::truncate;
+    use super::*;
 
     #[test]
-    fn truncation_keeps_whole_characters() {
-        assert_eq!(truncate("héllo", 2), "h");
-        assert_eq!(truncate("héllo", 3), "hé");
-        assert_eq!(truncate("short", 512), "short");
+    fn a_long_message_keeps_whole_characters_and_its_bury_reason() {
+        let error = HandlerError::permanent("é".repeat(MAX_ERROR_MESSAGE));
+        let record = attempt_record(
+            &error,
+            Timestamp::from_millis(10_000),
+            Duration::ZERO,
+            Some("permanent"),
+        );
+        assert!(
+            record.message.len() <= MAX_ERROR_MESSAGE,
+            "{}",
+            record.message.len()
+        );
+        assert!(
+            record.message.ends_with(" [buried: permanent]"),
+            "{}",
+            record.message
+        );
+        let head = record.message.trim_end_matches(" [buried: permanent]");
+        assert!(head.chars().all(|c| c == 'é') && !head.is_empty());
+        let short = attempt_record(
+            &HandlerError::transient("short"),
+            Timestamp::from_millis(1),
+            Duration::ZERO,
+            None,
+        );
+        assert_eq!(short.message, "short");
     }
 }

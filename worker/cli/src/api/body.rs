@@ -66,6 +66,38 @@ pub(crate) fn shaped<T: DeserializeOwned>(
     })
 }
 
+/// Page size of a listing unless `limit` says otherwise.
+pub(crate) const DEFAULT_PAGE: usize = 50;
+/// Largest page of a listing.
+pub(crate) const MAX_PAGE: usize = 1_000;
+
+/// A listing's `limit` query parameter: [`DEFAULT_PAGE`] when absent, 1 to [`MAX_PAGE`].
+pub(crate) fn page_limit(text: Option<&str>) -> Result<usize, ApiError> {
+    let Some(text) = text else {
+        return Ok(DEFAULT_PAGE);
+    };
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_PAGE).contains(n))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("`limit` must be 1 to {MAX_PAGE}, got {text:?}"),
+            )
+        })
+}
+
+/// A listing's `cursor` query parameter (the `next` of the previous page), if given.
+pub(crate) fn page_cursor<C>(text: Option<String>) -> Result<Option<C>, ApiError>
+where
+    C: std::str::FromStr,
+    C::Err: std::fmt::Display,
+{
+    text.map(|c| c.parse::<C>())
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_query", format!("`cursor`: {e}")))
+}
+
 /// A query string as `T` (unknown parameters are refused by `T`'s serde attributes).
 pub(crate) fn query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
     let raw = raw.unwrap_or("");

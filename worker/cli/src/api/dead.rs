@@ -14,11 +14,6 @@ use super::jobs::path_id;
 use super::views::{DurationSpec, JobView, TimeSpec};
 use super::{ApiState, blocking};
 
-/// Page size unless `limit` says otherwise.
-const DEFAULT_PAGE: usize = 50;
-/// Largest page.
-const MAX_PAGE: usize = 1_000;
-
 /// Which dead jobs: every given field must match.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -94,24 +89,8 @@ pub(crate) async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Page>, ApiError> {
     let q: ListQuery = body::query(raw.as_deref())?;
-    let limit = match q.limit.as_deref() {
-        None => DEFAULT_PAGE,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_query",
-                    format!("`limit` must be 1 to {MAX_PAGE}, got {text:?}"),
-                )
-            })?,
-    };
-    let cursor = q
-        .cursor
-        .map(|c| c.parse::<DeadCursor>())
-        .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_query", format!("`cursor`: {e}")))?;
+    let limit = body::page_limit(q.limit.as_deref())?;
+    let cursor = body::page_cursor::<DeadCursor>(q.cursor)?;
     let filter = FilterSpec {
         queue: q.queue,
         kind: q.kind,

@@ -17,11 +17,6 @@ use super::error::{ApiError, ErrorBody};
 use super::views::JobView;
 use super::{ApiState, blocking};
 
-/// Page size unless `limit` says otherwise.
-const DEFAULT_PAGE: usize = 50;
-/// Largest page.
-pub(crate) const MAX_PAGE: usize = 1_000;
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
@@ -87,19 +82,8 @@ pub(crate) async fn list(
         })?
         .parse()
         .map_err(|e: tenax_core::Error| bad(format!("`state`: {e}")))?;
-    let limit = match q.limit.as_deref() {
-        None => DEFAULT_PAGE,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| bad(format!("`limit` must be 1 to {MAX_PAGE}, got {text:?}")))?,
-    };
-    let cursor = q
-        .cursor
-        .map(|c| c.parse::<JobCursor>())
-        .transpose()
-        .map_err(|e| bad(format!("`cursor`: {e}")))?;
+    let limit = body::page_limit(q.limit.as_deref())?;
+    let cursor = body::page_cursor::<JobCursor>(q.cursor)?;
     let filter = filter(list_state, q.queue, q.kind, q.class);
     let store = state.store.clone();
     let page = blocking(move || store.jobs(&filter, cursor, limit)).await?;

@@ -237,7 +237,8 @@ pub(crate) fn jobs_page_json(
 }
 
 /// The store's listing filter (for the offline CLI).
-pub(crate) use list::{MAX_PAGE as MAX_LIST_PAGE, filter as list_filter};
+pub(crate) use body::MAX_PAGE as MAX_LIST_PAGE;
+pub(crate) use list::filter as list_filter;
 
 /// Stats as `GET /v1/stats` shows them, for tools that read a store directly.
 pub(crate) fn stats_json(stats: &tenax_core::Stats) -> serde_json::Value {
