@@ -85,6 +85,22 @@ pub enum Error {
         id: JobId,
     },
 
+    /// A conditional write of a worker value found another version than it expected:
+    /// someone else wrote the value in between. Nothing of the call was written (not its
+    /// outcome or jobs either); read the value again, decide again, and write again.
+    #[error("worker value {key} changed meanwhile; read it again")]
+    StateConflict {
+        /// The value's name.
+        key: String,
+    },
+
+    /// The backend could not be reached (a lost connection, a server restarting, a
+    /// cut network). Retry later. For an outcome, the write may or may not have been
+    /// made: retrying is safe, since a second write of a done outcome is refused as
+    /// [`StaleLease`](Error::StaleLease).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+
     /// No job with this id is where the operation expected it (for example, requeueing a
     /// job that is not dead). Re-read the job's state.
     #[error("job {id} not found{}", if *dead_only { " in the dead letter queue" } else { "" })]
@@ -118,7 +134,10 @@ fn record_name(id: Option<JobId>) -> String {
 impl Error {
     /// Whether retrying the same call later can succeed without anyone changing the input.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::DiskFull { .. } | Error::Io { .. })
+        matches!(
+            self,
+            Error::DiskFull { .. } | Error::Io { .. } | Error::Unavailable(_)
+        )
     }
 
     /// A copy for each caller of a failed write group (`io::Error` is not `Clone`).
@@ -149,6 +168,8 @@ impl Error {
                 what: what.clone(),
             },
             Error::StaleLease { id } => Error::StaleLease { id: *id },
+            Error::StateConflict { key } => Error::StateConflict { key: key.clone() },
+            Error::Unavailable(m) => Error::Unavailable(m.clone()),
             Error::NotFound { id, dead_only } => Error::NotFound {
                 id: *id,
                 dead_only: *dead_only,
