@@ -67,6 +67,13 @@ pub enum Error {
     #[error("storage engine: {0}")]
     Storage(String),
 
+    /// The storage server could not be reached, or the connection to it broke while the
+    /// call ran (a networked backend). Whether the call took effect is unknown when the
+    /// connection broke after it was sent: retry it later if it is safe to repeat (an
+    /// outcome fenced by its lease is; an enqueue without a dedup key may store twice).
+    #[error("storage server unavailable: {0}")]
+    Unavailable(String),
+
     /// A stored record could not be decoded. Other jobs keep working; report this, with the
     /// id, as a bug or as disk corruption.
     #[error("{}: {what}", record_name(*id))]
@@ -118,7 +125,10 @@ fn record_name(id: Option<JobId>) -> String {
 impl Error {
     /// Whether retrying the same call later can succeed without anyone changing the input.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::DiskFull { .. } | Error::Io { .. })
+        matches!(
+            self,
+            Error::DiskFull { .. } | Error::Io { .. } | Error::Unavailable(_)
+        )
     }
 
     /// A copy for each caller of a failed write group (`io::Error` is not `Clone`).
@@ -144,6 +154,7 @@ impl Error {
                 source: std::io::Error::new(source.kind(), source.to_string()),
             },
             Error::Storage(m) => Error::Storage(m.clone()),
+            Error::Unavailable(m) => Error::Unavailable(m.clone()),
             Error::Corrupt { id, what } => Error::Corrupt {
                 id: *id,
                 what: what.clone(),

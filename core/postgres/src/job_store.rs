@@ -1,0 +1,177 @@
+//! [`JobStore`] for [`PgStore`]: each call runs on the connection thread (see `io.rs`).
+
+use std::time::Duration;
+
+use event_listener::EventListener;
+use tenax_core::{
+    Attempt, Cancel, Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector,
+    EnqueueFuture, Enqueued, Job, JobCursor, JobFilter, JobId, JobPage, JobState, JobStore, Lease,
+    NewJob, Result, StateUpdate, Stats, Timestamp,
+};
+
+use crate::PgStore;
+use crate::enqueue::Request;
+use crate::outcome::owned;
+
+impl PgStore {
+    fn request(&self, jobs: Vec<NewJob>, state: Option<StateUpdate<'_>>) -> Request {
+        Request {
+            jobs,
+            state: owned(state),
+            now: self.now(),
+        }
+    }
+
+    fn enqueue(&self, jobs: Vec<NewJob>, state: Option<StateUpdate<'_>>) -> Result<Vec<Enqueued>> {
+        self.admit(&jobs)?;
+        let (db, req, work) = (
+            self.db(),
+            self.request(jobs, state),
+            self.inner.work.clone(),
+        );
+        self.block(db.enqueue(req, work))
+    }
+
+    /// Wakes this store's workers when a transition made a job claimable.
+    fn woke(&self, pending: bool) {
+        if pending {
+            self.inner.work.notify(usize::MAX);
+        }
+    }
+}
+
+impl JobStore for PgStore {
+    fn now(&self) -> Timestamp {
+        PgStore::now(self)
+    }
+
+    fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
+        self.enqueue(jobs, None)
+    }
+
+    fn enqueue_with_state(
+        &self,
+        jobs: Vec<NewJob>,
+        state: StateUpdate<'_>,
+    ) -> Result<Vec<Enqueued>> {
+        self.enqueue(jobs, Some(state))
+    }
+
+    fn enqueue_batch_async(&self, jobs: Vec<NewJob>) -> EnqueueFuture {
+        if let Err(e) = self.admit(&jobs) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        let (db, req, work) = (self.db(), self.request(jobs, None), self.inner.work.clone());
+        Box::pin(self.inner.io.submit(db.enqueue(req, work)))
+    }
+
+    fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let (db, now, ttl) = (self.db(), self.now(), self.inner.lease_ttl);
+        self.block(db.claim(queue.to_owned(), max, now, ttl))
+    }
+
+    fn complete(&self, lease: &Lease, state: Option<StateUpdate<'_>>) -> Result<()> {
+        self.block(self.db().complete(lease.clone(), owned(state)))
+    }
+
+    fn retry(
+        &self,
+        lease: &Lease,
+        run_at: Timestamp,
+        attempt: Attempt,
+        state: Option<StateUpdate<'_>>,
+    ) -> Result<()> {
+        let work = self
+            .db()
+            .retry(lease.clone(), run_at, attempt, self.now(), owned(state));
+        let pending = self.block(work)?;
+        self.woke(pending);
+        Ok(())
+    }
+
+    fn bury(&self, lease: &Lease, attempt: Attempt, state: Option<StateUpdate<'_>>) -> Result<()> {
+        self.block(
+            self.db()
+                .bury(lease.clone(), attempt, self.now(), owned(state)),
+        )
+    }
+
+    fn release(&self, lease: &Lease) -> Result<()> {
+        let pending = self.block(self.db().release(lease.clone(), self.now()))?;
+        self.woke(pending);
+        Ok(())
+    }
+
+    fn cancel(&self, id: JobId) -> Result<Cancel> {
+        self.block(self.db().cancel(id, self.now()))
+    }
+
+    fn delete_dead(&self, id: JobId) -> Result<()> {
+        self.block(self.db().delete_dead(id))
+    }
+
+    fn next_due(&self, queue: &str) -> Result<Option<Timestamp>> {
+        self.block(self.db().next_due(queue.to_owned()))
+    }
+
+    fn listen(&self) -> EventListener {
+        PgStore::listen(self)
+    }
+
+    fn job(&self, id: JobId) -> Result<Option<(Job, JobState)>> {
+        self.block(self.db().job(id))
+    }
+
+    fn stats(&self) -> Result<Stats> {
+        self.block(self.db().stats(self.now()))
+    }
+
+    fn jobs(&self, filter: &JobFilter, after: Option<JobCursor>, limit: usize) -> Result<JobPage> {
+        self.block(self.db().jobs(filter.clone(), after, limit))
+    }
+
+    fn dead_jobs(
+        &self,
+        filter: &DeadFilter,
+        after: Option<DeadCursor>,
+        limit: usize,
+    ) -> Result<DeadPage> {
+        self.block(self.db().dead_jobs(filter.clone(), after, limit))
+    }
+
+    fn dead_job(&self, id: JobId) -> Result<Option<Job>> {
+        Ok(self
+            .job(id)?
+            .and_then(|(job, state)| (state == JobState::Dead).then_some(job)))
+    }
+
+    fn requeue(&self, which: &DeadSelector) -> Result<usize> {
+        let n = self.block(self.db().requeue(which.clone(), self.now()))?;
+        self.woke(n > 0);
+        Ok(n)
+    }
+
+    fn purge_dead(&self, age: Duration) -> Result<usize> {
+        self.block(self.db().purge_dead(age, self.now()))
+    }
+
+    fn state(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.block(self.db().state(key.to_owned()))
+    }
+
+    fn put_state(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.block(self.db().put_state(key.to_owned(), value.to_owned()))
+    }
+
+    fn flush(&self) -> Result<()> {
+        let (db, now) = (self.db(), self.now());
+        self.block(async move { db.seen(now).await })
+    }
+
+    fn check_consistency(&self) -> Result<Consistency> {
+        self.block(self.db().check_consistency())
+    }
+}

@@ -1,0 +1,289 @@
+//! The outcomes of a claimed job: `complete`, `retry`, `bury`, `release`.
+//!
+//! Each is one statement, so one round trip and one transaction: the job's row, its
+//! history, the counter change and the worker value that rode along. The fence is in
+//! the `WHERE`: the row must still carry the lease's token, which only the claim that
+//! handed it out set, so a stale holder (released, rescued, completed) changes nothing
+//! and is told [`Error::StaleLease`]. A job an operator cancelled while it ran carries
+//! `cancelled`, which the same statement reads: a retry or release buries it as
+//! `cancelled`, as in the embedded store.
+
+use tenax_core::{
+    Attempt, AttemptOutcome, CANCELLED_CLASS, Error, Lease, Result, StateUpdate, Timestamp,
+};
+
+use crate::db::{Db, ms};
+use crate::history::{self, append_attempt};
+use crate::row;
+
+/// A worker value to store with an outcome, owned for the trip to the server.
+pub(crate) type Value = Option<(String, Vec<u8>)>;
+
+pub(crate) fn owned(state: Option<StateUpdate<'_>>) -> Value {
+    state.map(|s| (s.key.to_owned(), s.value.to_owned()))
+}
+
+const COMPLETE: &str = "
+WITH done AS (
+    DELETE FROM jobs WHERE id = $1 AND lease_token = $2 RETURNING queue),
+counted AS (
+    INSERT INTO counts (queue, running, completed) SELECT queue, -1, 1 FROM done),
+stored AS (
+    INSERT INTO worker_state (key, value)
+    SELECT $3::text, $4::bytea FROM done WHERE $3::text IS NOT NULL
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value)
+SELECT count(*) FROM done";
+
+const RETRY: &str = concat!(
+    "WITH j AS (
+         UPDATE jobs SET
+             attempt = attempt + 1,
+             state = CASE WHEN cancelled THEN 'dead' ELSE 'pending' END,
+             run_at = CASE WHEN cancelled THEN run_at ELSE $3 END,
+             dead_at = CASE WHEN cancelled THEN $4::bigint END,
+             error_class = CASE WHEN cancelled THEN 'cancelled' ELSE $5 END,
+             error_message = CASE WHEN cancelled THEN $7 ELSE $6 END,
+             error_at = $8,
+             attempts = ",
+    append_attempt!("(CASE WHEN cancelled THEN $10::text::jsonb ELSE $9::text::jsonb END)"),
+    ",
+             dedup_held = dedup_held AND NOT cancelled,
+             lease_token = NULL, lease_owner = NULL, claimed_at = NULL,
+             lease_expires_at = NULL, cancelled = false
+         WHERE id = $1 AND lease_token = $2
+         RETURNING queue, state),
+     counted AS (
+         INSERT INTO counts (queue, running, retrying, dead)
+         SELECT queue, -1, (state = 'pending')::int, (state = 'dead')::int FROM j),
+     stored AS (
+         INSERT INTO worker_state (key, value)
+         SELECT $11::text, $12::bytea FROM j WHERE $11::text IS NOT NULL
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value)
+     SELECT state, CASE WHEN state = 'pending' THEN pg_notify($13, $14 || ' ' || queue) END
+     FROM j"
+);
+
+const BURY: &str = concat!(
+    "WITH j AS (
+         UPDATE jobs SET
+             attempt = attempt + 1, state = 'dead', dead_at = $3,
+             error_class = $4, error_message = $5, error_at = $6,
+             attempts = ",
+    append_attempt!("$7::text::jsonb"),
+    ",
+             dedup_held = false,
+             lease_token = NULL, lease_owner = NULL, claimed_at = NULL,
+             lease_expires_at = NULL, cancelled = false
+         WHERE id = $1 AND lease_token = $2
+         RETURNING queue),
+     counted AS (
+         INSERT INTO counts (queue, running, dead) SELECT queue, -1, 1 FROM j),
+     stored AS (
+         INSERT INTO worker_state (key, value)
+         SELECT $8::text, $9::bytea FROM j WHERE $8::text IS NOT NULL
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value)
+     SELECT count(*) FROM j"
+);
+
+/// The released attempt runs from the claim to now; see `Store::release`.
+const RELEASE: &str = concat!(
+    "WITH j AS (
+         UPDATE jobs SET
+             state = CASE WHEN cancelled THEN 'dead' ELSE 'pending' END,
+             dead_at = CASE WHEN cancelled THEN $3::bigint END,
+             error_class = CASE WHEN cancelled THEN 'cancelled' ELSE error_class END,
+             error_message = CASE WHEN cancelled THEN $4 ELSE error_message END,
+             error_at = CASE WHEN cancelled THEN greatest($3, claimed_at) ELSE error_at END,
+             attempts = ",
+    append_attempt!(
+        "jsonb_build_object(
+             'started_at', claimed_at, 'duration_ms', greatest($3 - claimed_at, 0),
+             'outcome', CASE WHEN cancelled THEN 'cancelled' ELSE 'released' END,
+             'class', CASE WHEN cancelled THEN 'cancelled' ELSE '' END,
+             'message', CASE WHEN cancelled THEN $5::text ELSE $6::text END)"
+    ),
+    ",
+             dedup_held = dedup_held AND NOT cancelled,
+             lease_token = NULL, lease_owner = NULL, claimed_at = NULL,
+             lease_expires_at = NULL, cancelled = false
+         WHERE id = $1 AND lease_token = $2
+         RETURNING queue, state, attempt),
+     counted AS (
+         INSERT INTO counts (queue, running, waiting, retrying, dead)
+         SELECT queue, -1, (state = 'pending' AND attempt = 0)::int,
+                (state = 'pending' AND attempt > 0)::int, (state = 'dead')::int
+         FROM j)
+     SELECT state, CASE WHEN state = 'pending' THEN pg_notify($7, $8 || ' ' || queue) END
+     FROM j"
+);
+
+/// What an operator's cancel turns the last error of a running job into.
+fn cancelled_message(class: &str, message: &str) -> String {
+    format!("cancelled by an operator while running ({class}: {message})")
+}
+
+impl Db {
+    pub(crate) async fn complete(self, lease: Lease, state: Value) -> Result<()> {
+        let (key, value) = split(&state);
+        let n: i64 = self
+            .run("complete", |client| {
+                let lease = &lease;
+                async move {
+                    let stmt = client.prepare_cached(COMPLETE).await?;
+                    let params = fence(lease);
+                    let row = client
+                        .query_one(&stmt, &[&params.0, &params.1, &key, &value])
+                        .await?;
+                    Ok(row.get(0))
+                }
+            })
+            .await?;
+        fenced(n > 0, &lease)
+    }
+
+    /// Returns whether the job is pending again (to wake this store's workers).
+    pub(crate) async fn retry(
+        self,
+        lease: Lease,
+        run_at: Timestamp,
+        attempt: Attempt,
+        now: Timestamp,
+        state: Value,
+    ) -> Result<bool> {
+        let (key, value) = split(&state);
+        let error = attempt.error();
+        let cancelled = cancelled_message(&error.class, &error.message);
+        let retry = history::entry(&attempt, AttemptOutcome::Retry);
+        let cancel = history::entry(&attempt, AttemptOutcome::Cancelled);
+        let (channel, origin) = (&*self.channel, &*self.origin);
+        let rows = self
+            .run("retry", |client| {
+                let (lease, error, cancelled, retry, cancel) =
+                    (&lease, &error, &cancelled, &retry, &cancel);
+                async move {
+                    let stmt = client.prepare_cached(RETRY).await?;
+                    let (id, token) = fence(lease);
+                    Ok(client
+                        .query(
+                            &stmt,
+                            &[
+                                &id,
+                                &token,
+                                &ms(run_at),
+                                &ms(now),
+                                &error.class,
+                                &error.message,
+                                cancelled,
+                                &ms(error.at),
+                                retry,
+                                cancel,
+                                &key,
+                                &value,
+                                &channel,
+                                &origin,
+                            ],
+                        )
+                        .await?)
+                }
+            })
+            .await?;
+        fenced(!rows.is_empty(), &lease)?;
+        Ok(rows[0].get::<_, &str>(0) == "pending")
+    }
+
+    pub(crate) async fn bury(
+        self,
+        lease: Lease,
+        attempt: Attempt,
+        now: Timestamp,
+        state: Value,
+    ) -> Result<()> {
+        let (key, value) = split(&state);
+        let error = attempt.error();
+        let entry = history::entry(&attempt, AttemptOutcome::Dead);
+        let n: i64 = self
+            .run("bury", |client| {
+                let (lease, error, entry) = (&lease, &error, &entry);
+                async move {
+                    let stmt = client.prepare_cached(BURY).await?;
+                    let (id, token) = fence(lease);
+                    let row = client
+                        .query_one(
+                            &stmt,
+                            &[
+                                &id,
+                                &token,
+                                &ms(now),
+                                &error.class,
+                                &error.message,
+                                &ms(error.at),
+                                entry,
+                                &key,
+                                &value,
+                            ],
+                        )
+                        .await?;
+                    Ok(row.get(0))
+                }
+            })
+            .await?;
+        fenced(n > 0, &lease)
+    }
+
+    /// Returns whether the job is pending again.
+    pub(crate) async fn release(self, lease: Lease, now: Timestamp) -> Result<bool> {
+        const RELEASED: &str = "released at shutdown; no attempt counted";
+        const CANCELLED: &str = "cancelled while running; released at shutdown";
+        let last_error = cancelled_message(CANCELLED_CLASS, CANCELLED);
+        let (channel, origin) = (&*self.channel, &*self.origin);
+        let rows = self
+            .run("release", |client| {
+                let (lease, last_error) = (&lease, &last_error);
+                async move {
+                    let stmt = client.prepare_cached(RELEASE).await?;
+                    let (id, token) = fence(lease);
+                    Ok(client
+                        .query(
+                            &stmt,
+                            &[
+                                &id,
+                                &token,
+                                &ms(now),
+                                last_error,
+                                &CANCELLED,
+                                &RELEASED,
+                                &channel,
+                                &origin,
+                            ],
+                        )
+                        .await?)
+                }
+            })
+            .await?;
+        fenced(!rows.is_empty(), &lease)?;
+        Ok(rows[0].get::<_, &str>(0) == "pending")
+    }
+}
+
+fn split(state: &Value) -> (Option<&str>, Option<&[u8]>) {
+    match state {
+        Some((k, v)) => (Some(k.as_str()), Some(v.as_slice())),
+        None => (None, None),
+    }
+}
+
+/// The lease's id and token as stored.
+fn fence(lease: &Lease) -> (i64, i64) {
+    (
+        row::id(lease.id()),
+        i64::try_from(lease.token()).unwrap_or(-1),
+    )
+}
+
+fn fenced(held: bool, lease: &Lease) -> Result<()> {
+    if held {
+        Ok(())
+    } else {
+        Err(Error::StaleLease { id: lease.id() })
+    }
+}
