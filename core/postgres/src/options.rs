@@ -153,6 +153,22 @@ impl PgOptions {
         self
     }
 
+    /// The node name these options open under.
+    pub fn node_name(&self) -> &str {
+        &self.node
+    }
+
+    /// The schema these options open.
+    pub fn schema_name(&self) -> &str {
+        &self.schema
+    }
+
+    /// Where the store connects, for messages: host, port and database (never the
+    /// password).
+    pub fn describe(&self) -> String {
+        self.target()
+    }
+
     /// Checks every option against its range, as [`PgStore::open`](crate::PgStore::open)
     /// does, and that the URL parses and holds no password.
     ///

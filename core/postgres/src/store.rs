@@ -139,7 +139,6 @@ impl PgStore {
                     context: "open the store",
                     source,
                 };
-                db.seen(clock.now()).await.map_err(opened)?;
                 let rescued = db.rescue(clock.now(), crash_limit).await.map_err(opened)?;
                 if rescued > 0 {
                     tracing::info!(rescued, node = %node, "rescued jobs left running by this node");
