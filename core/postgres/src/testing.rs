@@ -35,6 +35,11 @@ impl TestServer {
             .map(|_| TestServer { url: LOCAL.into() })
     }
 
+    /// The server at `url` (for benchmarks pointed at a server of the user's choice).
+    pub fn at(url: impl Into<String>) -> TestServer {
+        TestServer { url: url.into() }
+    }
+
     /// [`find`](Self::find), printing `SKIPPED: no PostgreSQL server` when there is
     /// none.
     pub fn find_or_skip(test: &str) -> Option<TestServer> {
