@@ -131,8 +131,8 @@ impl Error {
         )
     }
 
-    /// A copy for each caller of a failed write group (`io::Error` is not `Clone`).
-    pub(crate) fn duplicate(&self) -> Self {
+    /// A copy, for each caller of a failed group of calls (`io::Error` is not `Clone`).
+    pub fn duplicate(&self) -> Self {
         match self {
             Error::Locked { path, pid } => Error::Locked {
                 path: path.clone(),

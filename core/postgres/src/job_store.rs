@@ -77,6 +77,13 @@ impl JobStore for PgStore {
         self.block(self.db().complete(lease.clone(), owned(state)))
     }
 
+    fn complete_batch(&self, leases: &[Lease]) -> Vec<Result<()>> {
+        match self.block(self.db().complete_batch(leases.to_vec())) {
+            Ok(answers) => answers,
+            Err(e) => leases.iter().map(|_| Err(e.duplicate())).collect(),
+        }
+    }
+
     fn retry(
         &self,
         lease: &Lease,

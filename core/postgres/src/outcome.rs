@@ -34,6 +34,15 @@ stored AS (
     ON CONFLICT (key) DO UPDATE SET value = excluded.value)
 SELECT count(*) FROM done";
 
+const COMPLETE_BATCH: &str = "
+WITH done AS (
+    DELETE FROM jobs USING unnest($1::bigint[], $2::bigint[]) AS l (lid, ltoken)
+    WHERE id = lid AND lease_token = ltoken RETURNING id, queue),
+counted AS (
+    INSERT INTO counts (queue, running, completed)
+    SELECT queue, -count(*), count(*) FROM done GROUP BY queue)
+SELECT id FROM done";
+
 const RETRY: &str = concat!(
     "WITH j AS (
          UPDATE jobs SET
@@ -139,6 +148,28 @@ impl Db {
             })
             .await?;
         fenced(n > 0, &lease)
+    }
+
+    /// One answer per lease: completed, or stale.
+    pub(crate) async fn complete_batch(self, leases: Vec<Lease>) -> Result<Vec<Result<()>>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, tokens): (Vec<i64>, Vec<i64>) = leases.iter().map(fence).unzip();
+        let done: std::collections::HashSet<i64> = self
+            .run("complete", |client| {
+                let (ids, tokens) = (&ids, &tokens);
+                async move {
+                    let stmt = client.prepare_cached(COMPLETE_BATCH).await?;
+                    let rows = client.query(&stmt, &[ids, tokens]).await?;
+                    Ok(rows.iter().map(|r| r.get(0)).collect())
+                }
+            })
+            .await?;
+        Ok(leases
+            .iter()
+            .map(|l| fenced(done.contains(&row::id(l.id())), l))
+            .collect())
     }
 
     /// Returns whether the job is pending again (to wake this store's workers).

@@ -66,6 +66,7 @@ cases!(
     bury_keeps_the_record_and_final_error,
     release_does_not_count_an_attempt,
     outcomes_need_the_current_lease,
+    complete_batch_answers_each_lease,
     stale_lease_is_rejected_after_rescue,
     crash_limit_buries_poison_jobs,
     dedup_keys_hold_while_live,

@@ -16,38 +16,74 @@ use crate::{HandlerError, Result};
 const MAX_ERROR_MESSAGE: usize = tenax_core::MAX_ATTEMPT_MESSAGE;
 
 impl Runner {
-    /// Concludes one ended attempt task: writes its job's outcome.
+    /// Concludes ended attempt tasks in order. Successes that change nothing in the
+    /// breaker (the steady state of a healthy queue) are completed together in one store
+    /// call, [`complete_batch`](tenax_core::JobStore::complete_batch); every other
+    /// outcome is written on its own, after the successes that ended before it.
     pub(super) fn conclude(
         &mut self,
-        joined: Result<(Id, AttemptResult), JoinError>,
+        ended: impl IntoIterator<Item = Result<(Id, AttemptResult), JoinError>>,
     ) -> Result<()> {
-        let (id, ended) = match joined {
-            Ok((id, result)) => (id, Ended::Returned(result)),
-            Err(err) => (err.id(), attempt::ended(Err(err))),
-        };
-        let Some(job) = self.inflight.remove(&id) else {
-            return Ok(());
-        };
-        let took = job.started.elapsed();
-        self.metrics.attempt_took(took);
-        job.span.record(
-            "duration_ms",
-            u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-        );
-        match ended {
-            Ended::Returned(Ok(())) => self.completed(job),
-            Ended::Returned(Err(error)) => self.failed(job, error, took),
-            Ended::Cancelled => self.released(job),
+        let mut successes = Vec::new();
+        for joined in ended {
+            let (id, ended) = match joined {
+                Ok((id, result)) => (id, Ended::Returned(result)),
+                Err(err) => (err.id(), attempt::ended(Err(err))),
+            };
+            let Some(job) = self.inflight.remove(&id) else {
+                continue;
+            };
+            let took = job.started.elapsed();
+            self.metrics.attempt_took(took);
+            job.span.record(
+                "duration_ms",
+                u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            );
+            if let Ended::Returned(Ok(())) = ended {
+                let cfg = breaker_settings(&job);
+                match self.feed(Evidence::Success, job.probe, &cfg) {
+                    None => successes.push(job),
+                    Some(state) => {
+                        self.completed(std::mem::take(&mut successes))?;
+                        self.completed_with(job, &state)?;
+                    }
+                }
+                continue;
+            }
+            self.completed(std::mem::take(&mut successes))?;
+            match ended {
+                Ended::Returned(Ok(())) => {}
+                Ended::Returned(Err(error)) => self.failed(job, error, took)?,
+                Ended::Cancelled => self.released(job)?,
+            }
         }
+        self.completed(successes)
     }
 
-    fn completed(&mut self, job: InFlight) -> Result<()> {
-        let cfg = breaker_settings(&job);
-        let state = self.feed(Evidence::Success, job.probe, &cfg);
-        let update = state
-            .as_ref()
-            .map(|(key, bytes)| StateUpdate { key, value: bytes });
-        let written = self.settings.store.complete(&job.lease, update);
+    /// Completes jobs whose success the breaker has already been told, in one call.
+    fn completed(&mut self, jobs: Vec<InFlight>) -> Result<()> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let leases: Vec<Lease> = jobs.iter().map(|j| j.lease.clone()).collect();
+        let answers = self.settings.store.complete_batch(&leases);
+        for (job, written) in jobs.iter().zip(answers) {
+            self.written(job, written, "completed", None)?;
+            self.metrics.completed();
+            self.report.completed += 1;
+            tracing::debug!(parent: &job.span, "completed");
+        }
+        Ok(())
+    }
+
+    /// Completes a job whose success moved the breaker, with the breaker's new state in
+    /// the same write.
+    fn completed_with(&mut self, job: InFlight, state: &(String, Vec<u8>)) -> Result<()> {
+        let update = StateUpdate {
+            key: &state.0,
+            value: &state.1,
+        };
+        let written = self.settings.store.complete(&job.lease, Some(update));
         self.written(&job, written, "completed", None)?;
         self.metrics.completed();
         self.report.completed += 1;
