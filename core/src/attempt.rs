@@ -127,7 +127,7 @@ impl Attempt {
     }
 
     /// The failure as the job's `last_error` records it.
-    pub(crate) fn error(&self) -> JobError {
+    pub fn error(&self) -> JobError {
         JobError {
             class: self.class.clone(),
             message: self.message.clone(),
@@ -143,12 +143,22 @@ impl From<JobError> for Attempt {
     }
 }
 
+impl Attempt {
+    /// The attempt as a history keeps it: `outcome` set (whatever the caller put there)
+    /// and the message cut to [`MAX_ATTEMPT_MESSAGE`] bytes at a character boundary.
+    /// Backends that store the history their own way record this form.
+    #[must_use]
+    pub fn recorded(mut self, outcome: AttemptOutcome) -> Self {
+        self.outcome = outcome;
+        let cut = self.message.floor_char_boundary(MAX_ATTEMPT_MESSAGE);
+        self.message.truncate(cut);
+        self
+    }
+}
+
 /// Appends `attempt` to `history` with `outcome`, then applies the bounds.
-pub(crate) fn record(history: &mut Vec<Attempt>, mut attempt: Attempt, outcome: AttemptOutcome) {
-    attempt.outcome = outcome;
-    let cut = attempt.message.floor_char_boundary(MAX_ATTEMPT_MESSAGE);
-    attempt.message.truncate(cut);
-    history.push(attempt);
+pub(crate) fn record(history: &mut Vec<Attempt>, attempt: Attempt, outcome: AttemptOutcome) {
+    history.push(attempt.recorded(outcome));
     let excess = history.len().saturating_sub(MAX_ATTEMPTS);
     history.drain(..excess);
 }

@@ -67,6 +67,10 @@ pub fn cases<B: Backend>() -> Vec<(&'static str, Case<B>)> {
             outcomes_need_current_lease::<B>,
         ),
         (
+            "complete_batch_answers_each_lease",
+            complete_batch_answers_each_lease::<B>,
+        ),
+        (
             "stale_lease_is_rejected_after_rescue",
             stale_lease_after_rescue::<B>,
         ),
@@ -351,6 +355,37 @@ fn outcomes_need_current_lease<B: Backend>(b: &mut B) -> Result<()> {
         stale(s.complete(&again[0].lease, None)),
         "no double completion"
     );
+    Ok(())
+}
+
+fn complete_batch_answers_each_lease<B: Backend>(b: &mut B) -> Result<()> {
+    let s = b.open(clock());
+    s.enqueue_batch(vec![
+        job("a"),
+        job("b"),
+        job("c"),
+        job("d").with_queue("other"),
+    ])?;
+    let mut leases: Vec<_> = s
+        .claim("default", 3)?
+        .into_iter()
+        .map(|c| c.lease)
+        .collect();
+    leases.extend(s.claim("other", 1)?.into_iter().map(|c| c.lease));
+    s.complete(&leases[0], None)?;
+    let answers = s.complete_batch(&leases);
+    assert_eq!(answers.len(), 4, "one answer per lease");
+    assert!(
+        matches!(answers[0], Err(Error::StaleLease { .. })),
+        "a completed lease is stale: {:?}",
+        answers[0]
+    );
+    assert!(answers[1..].iter().all(Result::is_ok), "{answers:?}");
+    assert!(s.complete_batch(&[]).is_empty());
+    let t = s.stats()?;
+    assert_eq!((t.total.completed, t.total.live()), (4, 0));
+    assert_eq!(t.queues["other"].counts.completed, 1);
+    assert!(s.check_consistency()?.is_consistent());
     Ok(())
 }
 

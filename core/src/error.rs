@@ -67,6 +67,13 @@ pub enum Error {
     #[error("storage engine: {0}")]
     Storage(String),
 
+    /// The storage server could not be reached, or the connection to it broke while the
+    /// call ran (a networked backend). Whether the call took effect is unknown when the
+    /// connection broke after it was sent: retry it later if it is safe to repeat (an
+    /// outcome fenced by its lease is; an enqueue without a dedup key may store twice).
+    #[error("storage server unavailable: {0}")]
+    Unavailable(String),
+
     /// A stored record could not be decoded. Other jobs keep working; report this, with the
     /// id, as a bug or as disk corruption.
     #[error("{}: {what}", record_name(*id))]
@@ -93,13 +100,6 @@ pub enum Error {
         /// The value's name.
         key: String,
     },
-
-    /// The backend could not be reached (a lost connection, a server restarting, a
-    /// cut network). Retry later. For an outcome, the write may or may not have been
-    /// made: retrying is safe, since a second write of a done outcome is refused as
-    /// [`StaleLease`](Error::StaleLease).
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
 
     /// No job with this id is where the operation expected it (for example, requeueing a
     /// job that is not dead). Re-read the job's state.
@@ -140,8 +140,8 @@ impl Error {
         )
     }
 
-    /// A copy for each caller of a failed write group (`io::Error` is not `Clone`).
-    pub(crate) fn duplicate(&self) -> Self {
+    /// A copy, for each caller of a failed group of calls (`io::Error` is not `Clone`).
+    pub fn duplicate(&self) -> Self {
         match self {
             Error::Locked { path, pid } => Error::Locked {
                 path: path.clone(),
@@ -163,13 +163,13 @@ impl Error {
                 source: std::io::Error::new(source.kind(), source.to_string()),
             },
             Error::Storage(m) => Error::Storage(m.clone()),
+            Error::Unavailable(m) => Error::Unavailable(m.clone()),
             Error::Corrupt { id, what } => Error::Corrupt {
                 id: *id,
                 what: what.clone(),
             },
             Error::StaleLease { id } => Error::StaleLease { id: *id },
             Error::StateConflict { key } => Error::StateConflict { key: key.clone() },
-            Error::Unavailable(m) => Error::Unavailable(m.clone()),
             Error::NotFound { id, dead_only } => Error::NotFound {
                 id: *id,
                 dead_only: *dead_only,

@@ -164,7 +164,18 @@ impl NewJob {
         &self.kind
     }
 
-    pub(crate) fn run_at(&self, now: Timestamp) -> Timestamp {
+    /// The job's payload.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// The dedup key and what to do on a clash, if the job has one.
+    pub fn dedup(&self) -> Option<(&str, DedupMode)> {
+        self.dedup.as_ref().map(|(k, m)| (k.as_str(), *m))
+    }
+
+    /// When the job is due if it is enqueued at `now`.
+    pub fn run_at(&self, now: Timestamp) -> Timestamp {
         match self.when {
             When::Now => now,
             When::At(t) => t,
@@ -178,8 +189,13 @@ impl NewJob {
         (self.payload.len() + 2 * self.queue.len() + self.kind.len() + dedup + 128) as u64
     }
 
-    /// Checks everything that can be checked before touching storage.
-    pub(crate) fn validate(&self, max_payload: usize) -> Result<()> {
+    /// Checks everything that can be checked before touching storage: names, dedup key
+    /// and payload size. Every backend calls it before storing anything, so a bad job in
+    /// a batch refuses the whole batch the same way everywhere.
+    ///
+    /// # Errors
+    /// [`Error::InvalidJob`] naming the bad field.
+    pub fn validate(&self, max_payload: usize) -> Result<()> {
         check_name("queue", &self.queue)?;
         check_name("kind", &self.kind)?;
         if let Some((key, _)) = &self.dedup
@@ -245,6 +261,16 @@ pub struct Lease {
 }
 
 impl Lease {
+    /// A lease as a storage backend hands it out with a claim. `token` must be unique
+    /// per claim of the store, across restarts: it is what fences a stale holder out.
+    pub fn new(id: JobId, token: u64, queue: impl Into<Arc<str>>) -> Self {
+        Lease {
+            id,
+            token,
+            queue: queue.into(),
+        }
+    }
+
     /// The claimed job's id.
     pub fn id(&self) -> JobId {
         self.id

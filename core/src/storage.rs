@@ -60,6 +60,14 @@ pub trait JobStore: Send + Sync + 'static {
     fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>>;
     /// Completes a claimed job.
     fn complete(&self, lease: &Lease, state: Option<StateUpdate<'_>>) -> Result<()>;
+    /// Completes several claimed jobs: one answer per lease, in order, each as
+    /// [`complete`](JobStore::complete) would give it (a stale lease is refused on its
+    /// own; the others complete). The default completes them one by one; a networked
+    /// backend does it in one round trip, which is what lets a worker draining many
+    /// short jobs keep up.
+    fn complete_batch(&self, leases: &[Lease]) -> Vec<Result<()>> {
+        leases.iter().map(|l| self.complete(l, None)).collect()
+    }
     /// Schedules a claimed job's next attempt, the failed one in its history (or buries
     /// it as `cancelled` if an operator cancelled it meanwhile).
     fn retry(

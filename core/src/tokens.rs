@@ -81,14 +81,22 @@ impl Bucket {
                 wait: Duration::ZERO,
             };
         }
-        let missing = 1.0 - self.tokens;
-        // Rounded up to the store clock's millisecond so the wait never ends a hair early.
-        let wait = if per_second > 0.0 {
+        Tokens {
+            granted: 0,
+            wait: Bucket::until_next(self.tokens, per_second),
+        }
+    }
+
+    /// How long a bucket holding `tokens` (less than one) takes to reach a whole token
+    /// at `per_second`: rounded up to the store clock's millisecond, so the wait never
+    /// ends a hair early.
+    pub fn until_next(tokens: f64, per_second: f64) -> Duration {
+        let missing = (1.0 - tokens).max(0.0);
+        if per_second > 0.0 {
             Duration::from_millis((missing / per_second * 1000.0).ceil() as u64)
         } else {
             Duration::from_secs(1)
-        };
-        Tokens { granted: 0, wait }
+        }
     }
 
     /// Gives back `n` tokens taken and not used.
@@ -97,8 +105,15 @@ impl Bucket {
     }
 }
 
+impl TokenRate {
+    /// The capacity in force: at least one token.
+    pub fn effective_capacity(&self) -> f64 {
+        self.capacity.max(1.0)
+    }
+}
+
 fn capacity(rate: &TokenRate) -> f64 {
-    rate.capacity.max(1.0)
+    rate.effective_capacity()
 }
 
 #[cfg(test)]

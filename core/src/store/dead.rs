@@ -32,13 +32,20 @@ const CHUNK: usize = 1_000;
 const SCAN: usize = 4_096;
 
 /// Which dead jobs an operation applies to. All conditions must hold; empty matches all.
+/// Built with the methods of the same names; the fields are public for backends.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeadFilter {
-    queue: Option<String>,
-    kind: Option<String>,
-    class: Option<String>,
-    since: Option<Timestamp>,
-    until: Option<Timestamp>,
+    /// Only jobs of this queue.
+    pub queue: Option<String>,
+    /// Only jobs of this kind.
+    pub kind: Option<String>,
+    /// Only jobs whose final error has this class.
+    pub class: Option<String>,
+    /// Only jobs that died at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only jobs that died before this time.
+    pub until: Option<Timestamp>,
 }
 
 impl DeadFilter {
@@ -111,6 +118,23 @@ pub enum DeadSelector {
 pub struct DeadCursor {
     dead_at: Timestamp,
     id: JobId,
+}
+
+impl DeadCursor {
+    /// A cursor after the dead job `id` that died at `dead_at` (for backends).
+    pub fn new(dead_at: Timestamp, id: JobId) -> Self {
+        DeadCursor { dead_at, id }
+    }
+
+    /// When the last listed job died.
+    pub fn dead_at(&self) -> Timestamp {
+        self.dead_at
+    }
+
+    /// The last listed job.
+    pub fn id(&self) -> JobId {
+        self.id
+    }
 }
 
 impl fmt::Display for DeadCursor {

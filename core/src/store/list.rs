@@ -54,12 +54,18 @@ impl FromStr for ListState {
 }
 
 /// Which jobs to list: one state, and optionally one queue, kind and error class.
+/// Built with [`JobFilter::new`] and the methods; the fields are public for backends.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JobFilter {
-    state: ListState,
-    queue: Option<String>,
-    kind: Option<String>,
-    class: Option<String>,
+    /// The state listed.
+    pub state: ListState,
+    /// Only jobs of this queue.
+    pub queue: Option<String>,
+    /// Only jobs of this kind.
+    pub kind: Option<String>,
+    /// Only jobs whose last error has this class.
+    pub class: Option<String>,
 }
 
 impl JobFilter {
@@ -106,6 +112,18 @@ impl JobFilter {
 /// with the same filter.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct JobCursor(Vec<u8>);
+
+impl JobCursor {
+    /// A cursor from a backend's own encoding of the last key a page looked at.
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        JobCursor(bytes)
+    }
+
+    /// The backend's encoding, as given to [`JobCursor::from_bytes`].
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
 
 impl fmt::Display for JobCursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use metrics_exporter_prometheus::PrometheusBuilder;
-use tenax_core::Store;
 use tenax_policies::{CompiledPolicy, LivePolicy, PolicyWatcher, WatchOptions};
 use tenax_worker::http::HttpHandler;
 use tenax_worker::{Worker, shutdown_signal};
@@ -58,7 +57,8 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
         }
     });
 
-    let store = open_store(&config)?;
+    let opened = crate::store::open(&config)?;
+    let store = opened.store.clone();
     let schedules = config.schedules().context("the schedules")?;
     let scheduler = Scheduler::load(store.clone(), schedules.clone());
     let policy = load_policy(config.policy_file.as_deref())?;
@@ -125,10 +125,7 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
     let stops: Vec<_> = workers.iter().map(Worker::shutdown_handle).collect();
 
     let render = Arc::new(move || metrics.render());
-    let space_store = store.clone();
-    let readiness = Readiness::new(Arc::new(move || {
-        space_store.check_free_space().map_err(|e| e.to_string())
-    }));
+    let readiness = Readiness::new(opened.ready.clone());
     let (first, others) = workers.split_first().context("no queue to serve")?;
     let mut state = ApiState::new(store.clone(), policy.clone(), first);
     for worker in others {
@@ -156,7 +153,7 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
 
     let loaded = policy.load();
     tracing::info!(
-        data_dir = %config.data_dir.display(),
+        store = %opened.place,
         policy = %loaded.origin(),
         policy_hash = %loaded.fingerprint(),
         api = %format!("http://{api_addr}"),
@@ -290,12 +287,6 @@ fn reload_on_hangup(policy: &LivePolicy, path: Option<std::path::PathBuf>) -> Re
     #[cfg(not(unix))]
     let _ = (policy, path);
     Ok(())
-}
-
-fn open_store(config: &Config) -> Result<Arc<Store>> {
-    let store = Store::open(&config.data_dir, config.store_options())
-        .with_context(|| format!("open the data directory {}", config.data_dir.display()))?;
-    Ok(Arc::new(store))
 }
 
 /// The live policies by file (`None`: the built-in default), one per distinct file, so

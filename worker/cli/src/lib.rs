@@ -32,6 +32,7 @@ mod offline;
 mod queues;
 mod render;
 mod schedule;
+mod store;
 
 pub use cli::Cli;
 pub use config::{Config, ConfigError};

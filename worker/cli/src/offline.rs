@@ -1,10 +1,15 @@
-//! Reading the data directory directly when no daemon answers, for `tenax stats` and
-//! `tenax job show|list` and `tenax dlq list|show`.
+//! Reading the store directly when no daemon answers, for `tenax stats` and
+//! `tenax job show|list` and `tenax dlq list|show`: the data directory, or the
+//! PostgreSQL schema (under a node name of the CLI's own, so that a daemon running
+//! elsewhere keeps its jobs).
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
+use std::sync::Arc;
+
 use tenax_core::{
-    DeadCursor, DeadFilter, Error, JobCursor, JobId, JobState, ListState, Store, Timestamp,
+    DeadCursor, DeadFilter, Error, JobCursor, JobId, JobState, JobStore, ListState, Store,
+    Timestamp,
 };
 
 use crate::cli::DeadFilterArgs;
@@ -13,7 +18,13 @@ use crate::config::Config;
 
 /// Opens the store of a daemon that is not running; says so clearly when it is running
 /// but its API does not answer.
-fn open(config: &Config, addr: &str) -> Result<Store> {
+fn open(config: &Config, addr: &str) -> Result<Arc<dyn JobStore>> {
+    if config.store.backend == crate::config::BackendSetting::Postgres {
+        let node = format!("tenax-cli-{}", std::process::id());
+        let opened = crate::store::open_postgres(config, Some(node))?;
+        eprintln!("(no daemon at {addr}: reading {} directly)", opened.place);
+        return Ok(opened.store);
+    }
     let dir = &config.data_dir;
     if !dir.exists() {
         bail!(
@@ -24,7 +35,7 @@ fn open(config: &Config, addr: &str) -> Result<Store> {
     match Store::open(dir, config.store_options()) {
         Ok(store) => {
             eprintln!("(no daemon at {addr}: reading {} directly)", dir.display());
-            Ok(store)
+            Ok(Arc::new(store))
         }
         Err(Error::Locked { pid, .. }) => bail!(
             "the daemon (pid {}) holds {} but its API at {addr} does not answer; \
@@ -41,7 +52,7 @@ pub(crate) fn stats(config: &Config, addr: &str) -> Result<Value> {
     let mut stats = crate::api::stats_json(&store.stats()?);
     // The pause and run-time rate limit are stored: show them without a daemon too.
     for plan in config.queue_plans() {
-        let controls = tenax_worker::QueueControl::read(&store, &plan.name)?;
+        let controls = tenax_worker::QueueControl::read(&*store, &plan.name)?;
         let since = controls.paused.as_ref().map(|p| {
             let at = Timestamp::from_millis(p.since_ms).to_system_time();
             humantime::format_rfc3339_millis(at).to_string()

@@ -6,6 +6,10 @@
 //! delivery is explained by a kill or a cut connection, and the stats agree with the
 //! deliveries.
 //!
+//! It runs on both stores: the embedded one in a data directory, and PostgreSQL (each
+//! restart reopens the same schema under the same node name, so it rescues what the
+//! killed daemon left running; skipped without a server).
+//!
 //! `TENAX_SOAK_KILLS` sets the number of kills (default 20), `TENAX_SOAK_SEED` the seed.
 //! RELIABILITY.md records a long run.
 
@@ -34,12 +38,34 @@ const POLICY: &str = r#"#{
     breaker: #{ failure_threshold: 5, recovery_timeout: "1s" },
 }"#;
 
-fn start(data: &Path, policy: &Path, bases: &[&str]) -> Daemon {
+/// Where the soak's jobs are kept.
+enum Backend {
+    Fjall,
+    Postgres(tenax_postgres::testing::TestSchema),
+}
+
+impl Backend {
+    /// The `[store]` section.
+    fn store(&self) -> String {
+        match self {
+            Backend::Fjall => "[store]\ndurability = \"sync\"\n".into(),
+            Backend::Postgres(schema) => format!(
+                "[store]\nbackend = \"postgres\"\nurl = {:?}\nschema = {:?}\nnode = \"soak\"\n\
+                 pool_size = 4\n",
+                schema.url(),
+                schema.name()
+            ),
+        }
+    }
+}
+
+fn start(backend: &Backend, data: &Path, policy: &Path, bases: &[&str]) -> Daemon {
     let extra = format!(
-        "policy_file = {policy:?}\n[store]\ndurability = \"sync\"\n\
+        "policy_file = {policy:?}\n{store}\
          [worker]\nconcurrency = {CONCURRENCY}\nshutdown_grace = \"1s\"\n\
          [http]\nallowed_bases = {bases:?}\n",
-        policy = policy.display().to_string()
+        policy = policy.display().to_string(),
+        store = backend.store(),
     );
     Daemon::start_at(tempfile::tempdir().expect("config dir"), data, &extra)
 }
@@ -157,6 +183,18 @@ const MOMENTS: [Moment; 5] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_acknowledged_job_is_lost_across_kill_9() -> Result<()> {
+    soak(Backend::Fjall).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_acknowledged_job_is_lost_across_kill_9_on_postgres() -> Result<()> {
+    let Some(server) = tenax_postgres::testing::TestServer::find_or_skip("kill -9 soak") else {
+        return Ok(());
+    };
+    soak(Backend::Postgres(server.schema())).await
+}
+
+async fn soak(backend: Backend) -> Result<()> {
     let kills: u64 = std::env::var("TENAX_SOAK_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -177,7 +215,7 @@ async fn no_acknowledged_job_is_lost_across_kill_9() -> Result<()> {
     let client = support::api_client();
     let mut rng = Rng::new(seed);
 
-    let mut daemon = start(&data, &policy, &allowed);
+    let mut daemon = start(&backend, &data, &policy, &allowed);
     let url = Arc::new(Mutex::new(daemon.url.clone()));
     let next = Arc::new(AtomicU64::new(0));
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
@@ -240,7 +278,7 @@ async fn no_acknowledged_job_is_lost_across_kill_9() -> Result<()> {
             outage.restore().await;
         }
         let restart = Instant::now();
-        daemon = start(&data, &policy, &allowed);
+        daemon = start(&backend, &data, &policy, &allowed);
         *url.lock().expect("url") = daemon.url.clone();
         // Start-up replays the store's journal, which grows while no daemon lives long
         // enough to flush it: worth watching in long runs.
@@ -268,7 +306,7 @@ async fn no_acknowledged_job_is_lost_across_kill_9() -> Result<()> {
     mock.set(Mode::Healthy);
     outage.restore().await;
     daemon.terminate();
-    daemon = start(&data, &policy, &allowed);
+    daemon = start(&backend, &data, &policy, &allowed);
     let stats_url = format!("{}/v1/stats", daemon.url);
     let stats = eventually(Duration::from_secs(120), async || {
         let s = get(&client, stats_url.clone()).await?;
@@ -318,9 +356,13 @@ async fn no_acknowledged_job_is_lost_across_kill_9() -> Result<()> {
     let duplicate_total: u64 = duplicates.values().sum();
     let interruptions = timeline.len() as u64;
 
+    let store_name = match backend {
+        Backend::Fjall => "fjall",
+        Backend::Postgres(_) => "postgres",
+    };
     let delivered_not_dead = deliveries.keys().filter(|n| !dead_ns.contains(n)).count() as u64;
     eprintln!(
-        "soak: seed {seed}, {kills} kills at {moments:?} (breaker seen open at {open_at_kill}), \
+        "soak ({store_name}): seed {seed}, {kills} kills at {moments:?} (breaker seen open at {open_at_kill}), \
          {} outage cuts; {issued} jobs sent, {} acknowledged, {} stored, {} delivered, \
          {} dead, {} lost; {duplicate_total} duplicate deliveries {duplicates:?}, \
          widest crash window {widest_window:?}; slowest restart {slowest_restart:?}; {:.1} s",

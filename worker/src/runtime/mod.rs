@@ -411,8 +411,9 @@ impl Runner {
             biased;
             _ = self.stop.changed() => {}
             Some(joined) = self.tasks.join_next_with_id() => {
-                self.conclude(joined)?;
-                self.conclude_ready()?;
+                let ready = std::iter::from_fn(|| self.tasks.try_join_next_with_id());
+                let ended: Vec<_> = std::iter::once(joined).chain(ready).collect();
+                self.conclude(ended)?;
             }
             () = sleep_until(upkeep_at) => upkeep_due = true,
             () = state_event => state_fired = true,
@@ -435,10 +436,8 @@ impl Runner {
 
     /// Concludes every attempt that has already ended, without waiting.
     fn conclude_ready(&mut self) -> Result<()> {
-        while let Some(joined) = self.tasks.try_join_next_with_id() {
-            self.conclude(joined)?;
-        }
-        Ok(())
+        let ended: Vec<_> = std::iter::from_fn(|| self.tasks.try_join_next_with_id()).collect();
+        self.conclude(ended)
     }
 
     /// Shutdown: no more claims; running attempts get the grace period, then are
@@ -460,7 +459,7 @@ impl Runner {
                 self.tasks.abort_all();
             }
             tokio::select! {
-                Some(joined) = self.tasks.join_next_with_id() => self.conclude(joined)?,
+                Some(joined) = self.tasks.join_next_with_id() => self.conclude([joined])?,
                 () = &mut grace => self.tasks.abort_all(),
                 () = sleep_until(self.next_upkeep) => self.upkeep(),
                 _ = self.stop.changed() => {}

@@ -53,40 +53,98 @@ pub(super) struct Unwritten {
 }
 
 impl Runner {
-    /// Concludes one ended attempt task: writes its job's outcome.
-    pub(super) fn conclude(&mut self, joined: Result<(Id, TaskOutput), JoinError>) -> Result<()> {
-        let (id, ended) = match joined {
-            Ok((id, result)) => (id, attempt::ended(Ok(result))),
-            Err(err) => (err.id(), attempt::ended(Err(err))),
-        };
-        let Some(job) = self.inflight.remove(&id) else {
-            return Ok(());
-        };
-        let took = job.started.elapsed();
-        self.metrics.attempt_took(took);
-        job.held.span.record(
-            "duration_ms",
-            u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-        );
-        if job.lost {
-            self.lost(job.held, "the store no longer holds its lease");
+    /// Concludes ended attempt tasks in order: writes their jobs' outcomes. Successes
+    /// that change nothing in the breaker (the steady state of a healthy queue) are
+    /// completed together in one store call,
+    /// [`complete_batch`](tenax_core::JobStore::complete_batch); every other outcome is
+    /// written on its own, after the successes that ended before it.
+    pub(super) fn conclude(
+        &mut self,
+        ended: impl IntoIterator<Item = Result<(Id, TaskOutput), JoinError>>,
+    ) -> Result<()> {
+        let mut successes = Vec::new();
+        for joined in ended {
+            let (id, ended) = match joined {
+                Ok((id, result)) => (id, attempt::ended(Ok(result))),
+                Err(err) => (err.id(), attempt::ended(Err(err))),
+            };
+            let Some(job) = self.inflight.remove(&id) else {
+                continue;
+            };
+            let took = job.started.elapsed();
+            self.metrics.attempt_took(took);
+            job.held.span.record(
+                "duration_ms",
+                u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            );
+            if job.lost {
+                self.lost(job.held, "the store no longer holds its lease");
+                continue;
+            }
+            if let Ended::Returned(Ok(())) = ended {
+                let done = Unwritten {
+                    job: job.held,
+                    write: Write::Complete,
+                    evidence: Evidence::Success,
+                    class: None,
+                };
+                if self.moves_breaker(&done) {
+                    self.complete_all(std::mem::take(&mut successes))?;
+                    self.write_outcome(done)?;
+                } else {
+                    successes.push(done);
+                }
+                continue;
+            }
+            self.complete_all(std::mem::take(&mut successes))?;
+            match ended {
+                Ended::Returned(Ok(())) => {}
+                Ended::Returned(Err(error)) => self.failed(job, &error, took)?,
+                Ended::Cancelled => self.write_outcome(Unwritten {
+                    job: job.held,
+                    write: Write::Release,
+                    evidence: Evidence::Neutral,
+                    class: None,
+                })?,
+                Ended::Abandoned => self.lost(job.held, "its lease could not be renewed in time"),
+            }
+        }
+        self.complete_all(successes)
+    }
+
+    /// Whether writing `u` would change the breaker.
+    fn moves_breaker(&self, u: &Unwritten) -> bool {
+        let mut next = self.breaker.clone();
+        let cfg = *u.job.policy.policy().breaker();
+        next.record(u.evidence, u.job.probe, self.settings.store.now(), &cfg);
+        next != self.breaker
+    }
+
+    /// Completes jobs whose success leaves the breaker as it is, in one store call.
+    fn complete_all(&mut self, jobs: Vec<Unwritten>) -> Result<()> {
+        if jobs.is_empty() {
             return Ok(());
         }
-        let (write, evidence, class) = match ended {
-            Ended::Returned(Ok(())) => (Write::Complete, Evidence::Success, None),
-            Ended::Returned(Err(error)) => return self.failed(job, &error, took),
-            Ended::Cancelled => (Write::Release, Evidence::Neutral, None),
-            Ended::Abandoned => {
-                self.lost(job.held, "its lease could not be renewed in time");
-                return Ok(());
+        if self.unreachable.is_some() {
+            self.backlog.extend(jobs);
+            return Ok(());
+        }
+        let leases: Vec<Lease> = jobs.iter().map(|u| u.job.lease.clone()).collect();
+        let answers = self.settings.store.complete_batch(&leases);
+        for (u, written) in jobs.into_iter().zip(answers) {
+            match written {
+                Ok(()) => self.written(u),
+                Err(StoreError::StaleLease { .. }) => {
+                    self.lost(u.job, "the store refused its outcome: the lease was taken");
+                }
+                Err(err) if err.is_transient() => {
+                    self.unreachable(&err);
+                    self.backlog.push(u);
+                }
+                Err(err) => return Err(err.into()),
             }
-        };
-        self.write_outcome(Unwritten {
-            job: job.held,
-            write,
-            evidence,
-            class,
-        })
+        }
+        Ok(())
     }
 
     /// Decides the failure with the attempt's policy snapshot (the one its handler saw),

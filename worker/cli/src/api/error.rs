@@ -71,6 +71,14 @@ impl From<tenax_core::Error> for ApiError {
                 "disk_full",
                 err.to_string(),
             ),
+            E::Unavailable(_) => {
+                tracing::warn!(%err, "the store's server is unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the store's server is unavailable; retry later",
+                )
+            }
             _ => {
                 tracing::error!(%err, "store error while answering an API request");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "store", err.to_string())

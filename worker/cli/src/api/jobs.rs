@@ -103,6 +103,7 @@ pub(crate) enum EnqueueAnswer {
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Refused; nothing stored", body = ErrorBody),
         (status = 507, description = "Disk full; nothing stored", body = ErrorBody),
+        (status = 503, description = "The store's server (PostgreSQL) is unavailable; retry later", body = ErrorBody),
     ))]
 pub(crate) async fn enqueue(
     State(state): State<ApiState>,

@@ -9,6 +9,7 @@ mod http1;
 mod load;
 mod report;
 mod store;
+mod target;
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use report::Figure;
+use target::{BackendArg, Target};
 
 /// Every workload, in the order they run.
 const WORKLOADS: [&str; 10] = [
@@ -31,6 +33,23 @@ const WORKLOADS: [&str; 10] = [
     "api-enqueue",
     "http-deliver",
 ];
+
+/// The workloads of `--backend postgres`: the server's commit rate in place of the
+/// disk's fsync rate, the enqueue paths, the worker, and the worker twice on one queue
+/// (a second daemon).
+const PG_WORKLOADS: [&str; 8] = [
+    "commit",
+    "enqueue",
+    "enqueue-concurrent",
+    "enqueue-batch",
+    "drain",
+    "drain-2",
+    "latency",
+    "retry",
+];
+
+/// The server `--backend postgres` uses unless `--url` names another.
+const DEFAULT_PG_URL: &str = "postgresql://postgres@127.0.0.1:5432/test";
 
 /// Measure throughput and latency on this machine (a few minutes at full size; `depth`
 /// fills a million jobs and needs about 1 GB of disk).
@@ -63,6 +82,15 @@ pub(crate) struct BenchArgs {
     /// directory.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// The store measured: the embedded fjall store, or PostgreSQL (workloads commit,
+    /// enqueue, enqueue-concurrent, enqueue-batch, drain, drain-2, latency, retry; each
+    /// run in a fresh schema, dropped after it).
+    #[arg(long, value_enum, default_value = "fjall")]
+    backend: BackendArg,
+    /// With `--backend postgres`: the server, without a password (PGPASSWORD is used if
+    /// set). Default: TENAX_PG_URL, else postgresql://postgres@127.0.0.1:5432/test.
+    #[arg(long)]
+    url: Option<String>,
 }
 
 /// Runs the selected workloads and prints the figures.
@@ -70,11 +98,25 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
     if let Some(dir) = std::env::var_os(depth::REOPEN_ENV) {
         return depth::reopen_probe(Path::new(&dir));
     }
+    let (target, workloads): (Target, &[&str]) = match args.backend {
+        BackendArg::Fjall => (Target::Fjall, &WORKLOADS),
+        BackendArg::Postgres => {
+            let url = args
+                .url
+                .clone()
+                .or_else(|| std::env::var(tenax_postgres::testing::URL_VAR).ok())
+                .unwrap_or_else(|| DEFAULT_PG_URL.to_owned());
+            (
+                Target::Postgres(tenax_postgres::testing::TestServer::at(url)),
+                &PG_WORKLOADS,
+            )
+        }
+    };
     for name in &args.only {
-        if !WORKLOADS.contains(&name.as_str()) {
+        if !workloads.contains(&name.as_str()) {
             bail!(
-                "unknown workload `{name}`; choose from {}",
-                WORKLOADS.join(", ")
+                "unknown workload `{name}` for this backend; choose from {}",
+                workloads.join(", ")
             );
         }
     }
@@ -94,16 +136,20 @@ pub(crate) async fn run(args: BenchArgs) -> Result<()> {
             _temp.path().to_path_buf()
         }
     };
-    let selected: Vec<&str> = WORKLOADS
-        .into_iter()
+    let selected: Vec<&'static str> = workloads
+        .iter()
+        .copied()
         .filter(|w| args.only.is_empty() || args.only.iter().any(|o| o == w))
         .collect();
     let mut figures = Vec::new();
     let mut fsync_median = None;
+    let mut drain_median = None;
     for workload in selected {
-        let found = measure(workload, &args, &root, fsync_median).await?;
-        if workload == "fsync" {
-            fsync_median = found.first().map(|f| f.median);
+        let found = measure(workload, &args, &root, &target, fsync_median, drain_median).await?;
+        match workload {
+            "fsync" | "commit" => fsync_median = found.first().map(|f| f.median),
+            "drain" => drain_median = found.first().map(|f| f.median),
+            _ => {}
         }
         figures.extend(found);
     }
@@ -132,39 +178,68 @@ async fn measure(
     workload: &'static str,
     args: &BenchArgs,
     root: &Path,
+    target: &Target,
     fsync: Option<f64>,
+    drain: Option<f64>,
 ) -> Result<Vec<Figure>> {
+    let pg = target.is_postgres();
     let size = |standard: usize| args.jobs.unwrap_or(standard).max(1);
     let mut values: Vec<Vec<f64>> = Vec::new();
     for run in 0..args.runs {
         eprintln!("bench: {workload}, run {}/{}", run + 1, args.runs);
         let dir = fresh(root, workload, run)?;
+        let open = |durability| target.open(&dir, durability);
         let got: Vec<f64> = match workload {
+            "commit" => {
+                let opened = open(tenax_core::Durability::Sync)?;
+                let schema = opened.schema.as_ref().context("a PostgreSQL run")?;
+                vec![store::commit(schema, size(2_000)).await?]
+            }
             "fsync" => {
                 let n = size(2_000);
                 vec![blocking(move || store::fsync(&dir, n)).await?]
             }
             "enqueue" => {
-                let n = size(2_000);
-                vec![blocking(move || store::enqueue(&dir, n)).await?]
+                let (n, opened) = (size(2_000), open(tenax_core::Durability::Sync)?);
+                vec![blocking(move || store::enqueue(&*opened.store, n)).await?]
             }
             "enqueue-concurrent" => {
-                let (n, p) = (size(100_000), args.concurrency);
-                let tasks = store::enqueue_concurrent_tasks(&dir, n, p).await?;
+                let (n, p) = (size(if pg { 20_000 } else { 100_000 }), args.concurrency);
+                let opened = open(tenax_core::Durability::Sync)?;
+                let tasks = store::enqueue_concurrent_tasks(opened.store.clone(), n, p).await?;
                 let threads_dir = fresh(root, "enqueue-concurrent-threads", run)?;
-                let dir = threads_dir.clone();
-                let threads = blocking(move || store::enqueue_concurrent(&dir, n, p)).await?;
+                let opened = target.open(&threads_dir, tenax_core::Durability::Sync)?;
+                let threads =
+                    blocking(move || store::enqueue_concurrent(opened.store, n, p)).await?;
                 std::fs::remove_dir_all(threads_dir).ok();
                 vec![tasks, threads]
             }
             "enqueue-batch" => {
-                let n = size(500_000);
-                vec![blocking(move || store::enqueue_batch(&dir, n, 1_000)).await?]
+                let n = size(if pg { 200_000 } else { 500_000 });
+                let opened = open(tenax_core::Durability::Sync)?;
+                vec![blocking(move || store::enqueue_batch(&*opened.store, n, 1_000)).await?]
             }
-            "drain" => vec![worker::drain(&dir, size(200_000), args.concurrency).await?],
-            "retry" => vec![worker::retry(&dir, size(50_000), args.concurrency).await?],
+            "drain" => {
+                let opened = open(tenax_core::Durability::Buffered)?;
+                let n = size(if pg { 50_000 } else { 200_000 });
+                vec![worker::drain(vec![opened.store.clone()], n, args.concurrency).await?]
+            }
+            "drain-2" => {
+                let opened = open(tenax_core::Durability::Buffered)?;
+                let schema = opened.schema.as_ref().context("a PostgreSQL run")?;
+                let second = target::open_pg(schema, "bench-2")?;
+                let stores = vec![opened.store.clone(), second];
+                vec![worker::drain(stores, size(50_000), args.concurrency).await?]
+            }
+            "retry" => {
+                let opened = open(tenax_core::Durability::Buffered)?;
+                let n = size(if pg { 20_000 } else { 50_000 });
+                vec![worker::retry(opened.store.clone(), n, args.concurrency).await?]
+            }
             "latency" => {
-                let (p50, p99, max) = worker::latency(&dir, size(2_000).min(20_000)).await?;
+                let opened = open(tenax_core::Durability::Sync)?;
+                let (p50, p99, max) =
+                    worker::latency(opened.store.clone(), size(2_000).min(20_000)).await?;
                 vec![p50, p99, max]
             }
             "depth" => {
@@ -212,6 +287,9 @@ async fn measure(
     }
     let mut columns = values.into_iter();
     let mut next = || columns.next().unwrap_or_default();
+    if pg {
+        return Ok(pg_figures(workload, args, fsync, drain, &mut next));
+    }
     Ok(match workload {
         "fsync" => vec![Figure::new(
             workload,
@@ -345,6 +423,92 @@ async fn measure(
         ],
         _ => Vec::new(),
     })
+}
+
+/// The figures of a PostgreSQL run, with the targets for the server on this
+/// machine.
+fn pg_figures(
+    workload: &'static str,
+    args: &BenchArgs,
+    commit: Option<f64>,
+    drain: Option<f64>,
+    next: &mut impl FnMut() -> Vec<f64>,
+) -> Vec<Figure> {
+    let c = args.concurrency;
+    match workload {
+        "commit" => vec![Figure::new(
+            workload,
+            "commit: the server's single-row insert, 1 client",
+            "/s",
+            next(),
+        )],
+        "enqueue" => {
+            let f = Figure::new(workload, "enqueue: durable, 1 producer", "jobs/s", next());
+            match commit {
+                Some(raw) => {
+                    let words = format!(">= 80% of commit ({:.0}/s)", 0.8 * raw);
+                    vec![f.at_least(0.8 * raw, &words)]
+                }
+                None => vec![f],
+            }
+        }
+        "enqueue-concurrent" => vec![
+            Figure::new(
+                workload,
+                format!("enqueue-concurrent: {c} producer tasks"),
+                "jobs/s",
+                next(),
+            ),
+            Figure::new(
+                workload,
+                format!("enqueue-concurrent: {c} producer threads"),
+                "jobs/s",
+                next(),
+            ),
+        ],
+        "enqueue-batch" => vec![
+            Figure::new(
+                workload,
+                "enqueue-batch: 1,000 jobs per call",
+                "jobs/s",
+                next(),
+            )
+            .at_least(50_000.0, ">= 50,000"),
+        ],
+        "drain" => vec![
+            Figure::new(
+                workload,
+                format!("drain: no-op jobs, 1 worker, concurrency {c}"),
+                "jobs/s",
+                next(),
+            )
+            .at_least(10_000.0, ">= 10,000"),
+        ],
+        "drain-2" => {
+            let f = Figure::new(
+                workload,
+                format!("drain-2: two workers (two stores) on one queue, concurrency {c} each"),
+                "jobs/s",
+                next(),
+            );
+            match drain {
+                Some(one) => vec![f.at_least(one, &format!("> one worker ({one:.0}/s)"))],
+                None => vec![f],
+            }
+        }
+        "retry" => vec![Figure::new(
+            workload,
+            "retry: fail once, then succeed",
+            "jobs/s",
+            next(),
+        )],
+        "latency" => vec![
+            Figure::new(workload, "latency: enqueue-to-start p50", "ms", next()),
+            Figure::new(workload, "latency: enqueue-to-start p99", "ms", next()),
+            Figure::new(workload, "latency: enqueue-to-start max", "ms", next()),
+        ],
+        _ => Vec::new(),
+    }
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {

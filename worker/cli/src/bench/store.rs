@@ -1,4 +1,5 @@
-//! The store alone: the disk's fsync rate and the three enqueue paths.
+//! The store alone: the disk's fsync rate (or the server's commit rate) and the three
+//! enqueue paths.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
-use tenax_core::{Durability, NewJob, Store, StoreOptions};
+use tenax_core::{Durability, JobStore, NewJob, Store, StoreOptions};
 
 /// About 256 bytes of JSON, like a typical HTTP job.
 pub(crate) fn payload(i: usize) -> Vec<u8> {
@@ -45,12 +46,40 @@ pub(crate) fn fsync(dir: &Path, n: usize) -> Result<f64> {
     Ok(rate(n, started))
 }
 
+/// The server's own commit rate as one client sees it: single-row inserts of 256
+/// bytes, one synchronous commit each, on one connection (what `pgbench` measures with a
+/// one-statement script and one client).
+pub(crate) async fn commit(schema: &tenax_postgres::testing::TestSchema, n: usize) -> Result<f64> {
+    let mut config: tokio_postgres::Config = schema.url().parse()?;
+    if let Some(pw) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()) {
+        config.password(pw);
+    }
+    let (client, conn) = config.connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    let table = format!("{}.commit_probe", schema.name());
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {};
+             CREATE TABLE {table} (id bigserial PRIMARY KEY, body bytea NOT NULL)",
+            schema.name()
+        ))
+        .await?;
+    let insert = client
+        .prepare(&format!("INSERT INTO {table} (body) VALUES ($1)"))
+        .await?;
+    let body = payload(0);
+    let started = Instant::now();
+    for _ in 0..n {
+        client.execute(&insert, &[&body]).await?;
+    }
+    Ok(rate(n, started))
+}
+
 /// Durable enqueue, one call per job, from one producer.
-pub(crate) fn enqueue(dir: &Path, n: usize) -> Result<f64> {
-    let store = open(dir, Durability::Sync)?;
+pub(crate) fn enqueue(store: &dyn JobStore, n: usize) -> Result<f64> {
     let started = Instant::now();
     for i in 0..n {
-        store.enqueue(NewJob::new("http", payload(i)))?;
+        store.enqueue_batch(vec![NewJob::new("http", payload(i))])?;
     }
     Ok(rate(n, started))
 }
@@ -59,11 +88,10 @@ pub(crate) fn enqueue(dir: &Path, n: usize) -> Result<f64> {
 /// enqueue: the store's committer writes each group, and settling a caller queues a task
 /// instead of waking a thread.
 pub(crate) async fn enqueue_concurrent_tasks(
-    dir: &Path,
+    store: Arc<dyn JobStore>,
     n: usize,
     producers: usize,
 ) -> Result<f64> {
-    let store = open(dir, Durability::Sync)?;
     let per = (n / producers).max(1);
     let started = Instant::now();
     let tasks: Vec<tokio::task::JoinHandle<tenax_core::Result<()>>> = (0..producers)
@@ -72,7 +100,7 @@ pub(crate) async fn enqueue_concurrent_tasks(
             tokio::spawn(async move {
                 for i in 0..per {
                     store
-                        .enqueue_async(NewJob::new("http", payload(p * per + i)))
+                        .enqueue_batch_async(vec![NewJob::new("http", payload(p * per + i))])
                         .await?;
                 }
                 tenax_core::Result::Ok(())
@@ -83,13 +111,16 @@ pub(crate) async fn enqueue_concurrent_tasks(
         t.await??;
     }
     let measured = rate(per * producers, started);
-    tokio::task::spawn_blocking(move || store.close()).await??;
+    tokio::task::spawn_blocking(move || store.flush()).await??;
     Ok(measured)
 }
 
 /// Durable enqueue from `producers` threads at once (group commit).
-pub(crate) fn enqueue_concurrent(dir: &Path, n: usize, producers: usize) -> Result<f64> {
-    let store = Arc::new(open(dir, Durability::Sync)?);
+pub(crate) fn enqueue_concurrent(
+    store: Arc<dyn JobStore>,
+    n: usize,
+    producers: usize,
+) -> Result<f64> {
     let per = (n / producers).max(1);
     let started = Instant::now();
     let threads: Vec<_> = (0..producers)
@@ -97,7 +128,7 @@ pub(crate) fn enqueue_concurrent(dir: &Path, n: usize, producers: usize) -> Resu
             let store = store.clone();
             std::thread::spawn(move || -> tenax_core::Result<()> {
                 for i in 0..per {
-                    store.enqueue(NewJob::new("http", payload(p * per + i)))?;
+                    store.enqueue_batch(vec![NewJob::new("http", payload(p * per + i))])?;
                 }
                 Ok(())
             })
@@ -111,8 +142,7 @@ pub(crate) fn enqueue_concurrent(dir: &Path, n: usize, producers: usize) -> Resu
 }
 
 /// Durable enqueue of `size` jobs per call.
-pub(crate) fn enqueue_batch(dir: &Path, n: usize, size: usize) -> Result<f64> {
-    let store = open(dir, Durability::Sync)?;
+pub(crate) fn enqueue_batch(store: &dyn JobStore, n: usize, size: usize) -> Result<f64> {
     let batches: Vec<Vec<NewJob>> = (0..(n / size).max(1))
         .map(|b| {
             (0..size)
@@ -129,7 +159,7 @@ pub(crate) fn enqueue_batch(dir: &Path, n: usize, size: usize) -> Result<f64> {
 }
 
 /// Fills a store with `n` jobs in batches of 10,000.
-pub(crate) fn fill(store: &Store, n: usize) -> Result<()> {
+pub(crate) fn fill(store: &dyn JobStore, n: usize) -> Result<()> {
     for start in (0..n).step_by(10_000) {
         let jobs = (start..(start + 10_000).min(n))
             .map(|i| NewJob::new("http", payload(i)))

@@ -1,17 +1,16 @@
 //! Workloads through the full worker: drain, enqueue-to-start latency, the retry path.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use tenax_core::{Durability, NewJob, Store};
+use tenax_core::{JobStore, NewJob};
 use tenax_policies::{CompiledPolicy, LivePolicy};
 use tenax_worker::{HandlerError, Worker, handler_fn};
 
 use super::report::percentile;
-use super::store::{fill, open, payload};
+use super::store::{fill, payload};
 
 /// Every retry at the smallest delay the policy bounds allow, no jitter.
 const RETRY_POLICY: &str = r#"#{ classes: #{ transient: #{ base: "10ms", cap: "10ms", max_retries: 3, jitter: 0.0, breaker: false } } }"#;
@@ -19,7 +18,7 @@ const RETRY_POLICY: &str = r#"#{ classes: #{ transient: #{ base: "10ms", cap: "1
 /// Runs a worker over the queued jobs until the handler has been called `expected` times;
 /// how long that took.
 async fn run_until(
-    store: Arc<Store>,
+    stores: Vec<Arc<dyn JobStore>>,
     policy: LivePolicy,
     concurrency: usize,
     expected: u64,
@@ -28,7 +27,7 @@ async fn run_until(
     let seen = Arc::new(AtomicU64::new(0));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
     let counter = seen.clone();
-    let handler = handler_fn(move |job| {
+    let handler = Arc::new(handler_fn(move |job| {
         let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
         let tx = tx.clone();
         async move {
@@ -40,42 +39,64 @@ async fn run_until(
             }
             Ok(())
         }
-    });
-    let worker = Worker::builder(store, policy)
-        .handler("http", handler)
-        .concurrency(concurrency)
-        .build()?;
-    let stop = worker.shutdown_handle();
+    }));
+    // One worker per store: each a daemon of its own on a shared queue.
+    let mut workers = Vec::new();
+    for store in stores {
+        workers.push(
+            Worker::builder(store, policy.clone())
+                .handler("http", handler.clone())
+                .concurrency(concurrency)
+                .build()?,
+        );
+    }
+    let stops: Vec<_> = workers.iter().map(Worker::shutdown_handle).collect();
     let started = Instant::now();
-    let running = tokio::spawn(worker.run());
+    let running: Vec<_> = workers.into_iter().map(|w| tokio::spawn(w.run())).collect();
     rx.recv().await;
-    stop.shutdown();
-    running.await??;
-    Ok(started.elapsed())
+    let took = started.elapsed();
+    for stop in stops {
+        stop.shutdown();
+    }
+    for r in running {
+        r.await??;
+    }
+    Ok(took)
 }
 
-/// No-op jobs through the full worker: jobs per second from start to the last one.
-pub(crate) async fn drain(dir: &Path, jobs: usize, concurrency: usize) -> Result<f64> {
-    let store = Arc::new(open(dir, Durability::Buffered)?);
-    fill(&store, jobs)?;
+/// No-op jobs through the full worker (one per store, all on the first store's queue):
+/// jobs per second from start to the last one.
+pub(crate) async fn drain(
+    stores: Vec<Arc<dyn JobStore>>,
+    jobs: usize,
+    concurrency: usize,
+) -> Result<f64> {
+    let first = stores
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no store"))?
+        .clone();
+    tokio::task::spawn_blocking(move || fill(&*first, jobs)).await??;
     let policy = LivePolicy::new(CompiledPolicy::default());
-    let took = run_until(store, policy, concurrency, jobs as u64, false).await?;
+    let took = run_until(stores, policy, concurrency, jobs as u64, false).await?;
     Ok(jobs as f64 / took.as_secs_f64())
 }
 
 /// Jobs that fail once (`transient`) and then succeed: completed jobs per second.
-pub(crate) async fn retry(dir: &Path, jobs: usize, concurrency: usize) -> Result<f64> {
-    let store = Arc::new(open(dir, Durability::Buffered)?);
-    fill(&store, jobs)?;
+pub(crate) async fn retry(
+    store: Arc<dyn JobStore>,
+    jobs: usize,
+    concurrency: usize,
+) -> Result<f64> {
+    let filled = store.clone();
+    tokio::task::spawn_blocking(move || fill(&*filled, jobs)).await??;
     let policy = LivePolicy::new(CompiledPolicy::load_str(RETRY_POLICY, "bench-retry.rhai")?);
-    let took = run_until(store, policy, concurrency, 2 * jobs as u64, true).await?;
+    let took = run_until(vec![store], policy, concurrency, 2 * jobs as u64, true).await?;
     Ok(jobs as f64 / took.as_secs_f64())
 }
 
 /// Enqueue-to-start on an idle worker, one durable enqueue at a time with a pause in
 /// between: (p50, p99, max) in milliseconds, from the enqueue call to the handler.
-pub(crate) async fn latency(dir: &Path, samples: usize) -> Result<(f64, f64, f64)> {
-    let store = Arc::new(open(dir, Durability::Sync)?);
+pub(crate) async fn latency(store: Arc<dyn JobStore>, samples: usize) -> Result<(f64, f64, f64)> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
     let worker = Worker::builder(store.clone(), LivePolicy::new(CompiledPolicy::default()))
         .handler(
@@ -93,8 +114,10 @@ pub(crate) async fn latency(dir: &Path, samples: usize) -> Result<(f64, f64, f64
     for i in 0..samples {
         let producer = store.clone();
         let called = Instant::now();
-        tokio::task::spawn_blocking(move || producer.enqueue(NewJob::new("http", payload(i))))
-            .await??;
+        tokio::task::spawn_blocking(move || {
+            producer.enqueue_batch(vec![NewJob::new("http", payload(i))])
+        })
+        .await??;
         let started = rx
             .recv()
             .await

@@ -11,6 +11,7 @@ mod error;
 mod log_filter;
 mod parse;
 mod render;
+mod secret;
 mod validate;
 mod values;
 
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use error::ConfigError;
 pub(crate) use log_filter::log_filter;
 pub(crate) use render::{defaults_toml, effective_toml};
+pub(crate) use secret::SecretSource;
 use values::{bytes, duration, maybe_duration, optional_duration};
 
 /// The API's port unless configured: 7450.
@@ -150,9 +152,20 @@ pub(crate) enum DurabilitySetting {
     Buffered,
 }
 
+/// Which store holds the jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum BackendSetting {
+    /// The embedded store in `data_dir`. Default.
+    Fjall,
+    /// A PostgreSQL schema, shareable by daemons on several hosts.
+    Postgres,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct StoreSection {
+    pub(crate) backend: BackendSetting,
     pub(crate) durability: DurabilitySetting,
     #[serde(with = "duration")]
     pub(crate) flush_interval: Duration,
@@ -161,6 +174,19 @@ pub(crate) struct StoreSection {
     pub(crate) crash_limit: u32,
     #[serde(with = "bytes")]
     pub(crate) min_free_space: u64,
+    /// PostgreSQL: the server, without a password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) url: Option<String>,
+    /// PostgreSQL: where the password is read from; default `PGPASSWORD` if set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) password: Option<SecretSource>,
+    pub(crate) pool_size: usize,
+    pub(crate) schema: String,
+    /// PostgreSQL: this daemon's name among the hosts; default the host name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) node: Option<String>,
+    #[serde(with = "duration")]
+    pub(crate) lease_ttl: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,7 +274,9 @@ impl Default for HttpSection {
 impl Default for StoreSection {
     fn default() -> Self {
         use tenax_core::StoreOptions as O;
+        use tenax_postgres::PgOptions as P;
         StoreSection {
+            backend: BackendSetting::Fjall,
             durability: match tenax_core::Durability::default() {
                 tenax_core::Durability::Sync => DurabilitySetting::Sync,
                 tenax_core::Durability::Buffered => DurabilitySetting::Buffered,
@@ -257,6 +285,12 @@ impl Default for StoreSection {
             dead_retention: O::DEFAULT_DEAD_RETENTION,
             crash_limit: O::DEFAULT_CRASH_LIMIT,
             min_free_space: O::DEFAULT_MIN_FREE_BYTES,
+            url: None,
+            password: None,
+            pool_size: P::DEFAULT_POOL_SIZE,
+            schema: P::DEFAULT_SCHEMA.to_owned(),
+            node: None,
+            lease_ttl: P::DEFAULT_LEASE_TTL,
         }
     }
 }
@@ -406,6 +440,34 @@ impl Config {
             .dead_retention(s.dead_retention)
             .crash_limit(s.crash_limit)
             .min_free_bytes(s.min_free_space)
+    }
+
+    /// The PostgreSQL store's options, password included (read from where
+    /// `store.password` points, else `PGPASSWORD`). `Err` names the problem with the
+    /// key it belongs to: (key, message).
+    pub(crate) fn pg_options(&self) -> Result<tenax_postgres::PgOptions, (&'static str, String)> {
+        let s = &self.store;
+        let url = s.url.as_deref().ok_or((
+            "url",
+            "is required with backend = \"postgres\" (e.g. \"postgresql://tenax@db/queue\")".into(),
+        ))?;
+        let mut opts = tenax_postgres::PgOptions::new(url)
+            .pool_size(s.pool_size)
+            .schema(s.schema.clone())
+            .lease_ttl(s.lease_ttl)
+            .crash_limit(s.crash_limit)
+            .dead_retention(s.dead_retention);
+        if let Some(node) = &s.node {
+            opts = opts.node(node.clone());
+        }
+        let password = match &s.password {
+            Some(source) => Some(source.read().map_err(|m| ("password", m))?),
+            None => std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()),
+        };
+        if let Some(password) = password {
+            opts = opts.password(password);
+        }
+        Ok(opts)
     }
 
     /// The HTTP handler's settings.

@@ -190,6 +190,9 @@ pub(super) fn every_key_set() -> Config {
         ..Config::default()
     };
     config.api.token = Some("token".into());
+    config.store.url = Some("postgresql://db/queue".into());
+    config.store.password = Some(super::SecretSource::Env("PGPASSWORD".into()));
+    config.store.node = Some("node".into());
     config.schedules.push(super::ScheduleSection {
         name: "example".into(),
         cron: Some("0 * * * *".into()),

@@ -110,6 +110,11 @@ const SECTIONS: &[(&str, &[Key])] = &[
         "store",
         &[
             key(
+                "backend",
+                "Where the jobs are kept: \"fjall\", the embedded store in `data_dir` (one daemon), or\n\
+                 \"postgres\", a PostgreSQL schema that daemons on several hosts share (keys below).",
+            ),
+            key(
                 "durability",
                 "\"sync\": an enqueue returns once it is on disk (fdatasync). \"buffered\": once it is\n\
                  in the operating system (survives a killed process, not a power cut).",
@@ -131,6 +136,35 @@ const SECTIONS: &[(&str, &[Key])] = &[
                 "min_free_space",
                 "Enqueues are refused while the disk has less free space than this, so the queue\n\
                  can still drain.",
+            ),
+            Key {
+                name: "url",
+                doc: "postgres: the server, without a password. Required with backend = \"postgres\".",
+                unset: "url = \"postgresql://tenax@db.internal:5432/queue\"",
+            },
+            Key {
+                name: "password",
+                doc: "postgres: where the password is read from, never the password itself:\n\
+                      { env = \"VARIABLE\" } or { file = \"path\" }. Default: PGPASSWORD, if set.",
+                unset: "password = { env = \"TENAX_PG_PASSWORD\" }",
+            },
+            key(
+                "pool_size",
+                "postgres: most connections for store calls (one more listens).",
+            ),
+            key(
+                "schema",
+                "postgres: the schema holding the tables, created and migrated at start.",
+            ),
+            Key {
+                name: "node",
+                doc: "postgres: this daemon's name among the hosts, one live daemon per name; at start\n\
+                      it rescues the jobs its name's previous run left running. Default: the host name.",
+                unset: "node = \"worker-1\"",
+            },
+            key(
+                "lease_ttl",
+                "postgres: how long a claim's lease lasts before other hosts may take the job.",
             ),
         ],
     ),

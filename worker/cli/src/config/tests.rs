@@ -28,6 +28,9 @@ fn every_key_is_documented_in_the_printed_defaults() {
         ..Config::default()
     };
     config.api.token = Some("t".into());
+    config.store.url = Some("postgresql://db/q".into());
+    config.store.password = Some(SecretSource::Env("PW".into()));
+    config.store.node = Some("n".into());
     let value = toml::Value::try_from(&config).expect("serialises");
     let text = defaults_toml();
     let mut missing = Vec::new();
@@ -420,4 +423,66 @@ fn a_bad_queue_setting_names_its_key_and_line() {
     let long = "q".repeat(300);
     let message = error(&format!("[queues.{long}]\n"));
     assert!(message.contains("must be 1 to"), "{message}");
+}
+
+#[test]
+fn the_postgres_store_is_configured_without_a_password_in_the_file() {
+    let pg = "[store]\nbackend = \"postgres\"\nurl = \"postgresql://tenax@db/queue\"\n";
+    let c = parse(&format!(
+        "{pg}pool_size = 3\nschema = \"jobs\"\nnode = \"w1\"\n"
+    ))
+    .expect("valid");
+    let opts = c.pg_options().expect("options");
+    assert_eq!((opts.node_name(), opts.schema_name()), ("w1", "jobs"));
+    // A literal password is refused where it is written, and not echoed.
+    let e = error(&format!("{pg}password = \"hunter2\"\n"));
+    assert!(e.contains("tenax.toml:4:"), "{e}");
+    assert!(e.contains("must not be written"), "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
+    // In the URL too.
+    let e = error("[store]\nbackend = \"postgres\"\nurl = \"postgresql://u:hunter2@db/q\"\n");
+    assert!(e.contains("tenax.toml:3:1: `store.url`"), "{e}");
+    assert!(e.contains("contains a password"), "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
+    // The password's source must answer.
+    let e = error(&format!(
+        "{pg}password = {{ env = \"TENAX_TEST_SURELY_UNSET\" }}\n"
+    ));
+    assert!(
+        e.contains("`store.password` reads the environment variable"),
+        "{e}"
+    );
+    // Each bound is the backend's own, at its key.
+    let e = error(&format!("{pg}pool_size = 0\n"));
+    assert!(
+        e.contains("tenax.toml:4:1: `store.pool_size` must be 1 to 256"),
+        "{e}"
+    );
+    let e = error(&format!("{pg}schema = \"Bad-Name\"\n"));
+    assert!(e.contains("`store.schema`"), "{e}");
+    let e = error("[store]\nbackend = \"postgres\"\n");
+    assert!(e.contains("`store.url` is required"), "{e}");
+    // PostgreSQL keys on the embedded store are a mistake, not ignored.
+    let e = error("[store]\nurl = \"postgresql://tenax@db/queue\"\n");
+    assert!(e.contains("applies to backend = \"postgres\" only"), "{e}");
+    let e = error("[store]\nbackend = \"mysql\"\n");
+    assert!(e.contains("tenax.toml:2:"), "{e}");
+}
+
+#[test]
+fn a_postgres_configuration_prints_back_as_itself() {
+    let text = "[store]\nbackend = \"postgres\"\nurl = \"postgresql://tenax@db/queue\"\n\
+                password = { file = \"/run/secrets/pg\" }\nnode = \"w1\"\nlease_ttl = \"30s\"\n";
+    let c = Config::from_toml_str(text, "tenax.toml", |_| None);
+    // The file does not exist here: the check says so, at the key.
+    let e = c.expect_err("the password file is missing").to_string();
+    assert!(e.contains("`store.password` reads /run/secrets/pg"), "{e}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pw = dir.path().join("pg");
+    std::fs::write(&pw, "s3cret\n").expect("write");
+    let text = text.replace("/run/secrets/pg", &pw.display().to_string());
+    let c = parse(&text).expect("valid");
+    let printed = effective_toml(&c);
+    assert!(!printed.contains("s3cret"), "{printed}");
+    assert_eq!(parse(&printed).expect("parses back"), c);
 }

@@ -14,7 +14,7 @@ use tenax_worker::WorkerBuilder;
 use tenax_worker::http::{AllowedBases, HttpRequest};
 
 use super::parse::{Source, dotted};
-use super::{Config, ConfigError, log_filter};
+use super::{BackendSetting, Config, ConfigError, log_filter};
 use crate::schedule::{Schedule, Timing};
 
 /// The smallest API body limit: 1 KiB, below which no batch enqueue fits.
@@ -64,6 +64,7 @@ pub(super) fn validate(config: &Config, source: &Source<'_>) -> Result<(), Confi
         .store_options()
         .validate()
         .map_err(|e| bad(&["store", store_key(e.option)], e.message))?;
+    store_backend(config, &bad)?;
 
     if config.api.body_limit < MIN_BODY_LIMIT {
         return Err(bad(
@@ -215,6 +216,40 @@ pub(super) fn schedule(
         queue,
         kind: s.kind.clone(),
         payload,
+    })
+}
+
+/// The PostgreSQL settings, checked by the backend's own validation when it is chosen,
+/// and refused when it is not (a URL the fjall store would silently ignore).
+fn store_backend(
+    config: &Config,
+    bad: &impl Fn(&[&str], String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let s = &config.store;
+    if s.backend == BackendSetting::Fjall {
+        for (key, set) in [
+            ("url", s.url.is_some()),
+            ("password", s.password.is_some()),
+            ("node", s.node.is_some()),
+        ] {
+            if set {
+                return Err(bad(
+                    &["store", key],
+                    "applies to backend = \"postgres\" only; set `store.backend` or remove it"
+                        .into(),
+                ));
+            }
+        }
+        return Ok(());
+    }
+    let opts = config
+        .pg_options()
+        .map_err(|(key, message)| bad(&["store", key], message))?;
+    opts.validate().map_err(|e| match e {
+        tenax_postgres::Error::InvalidOption { option, message } => {
+            bad(&["store", option], message)
+        }
+        other => bad(&["store", "url"], other.to_string()),
     })
 }
 
