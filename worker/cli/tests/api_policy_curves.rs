@@ -80,7 +80,7 @@ async fn the_policy_curves_are_the_librarys() -> Result<()> {
     let other = dir.path().join("other.rhai");
     std::fs::write(&main, SCRIPT)?;
     std::fs::write(&other, OTHER)?;
-    let mut daemon = Daemon::start_in(
+    let daemon = Daemon::start_in(
         dir,
         &format!(
             "policy_file = {main:?}\n[queues.default]\n[queues.slow]\npolicy_file = {other:?}\n\
