@@ -114,7 +114,7 @@ impl Runner {
         if next != self.breaker {
             match self.store_breaker(next) {
                 Ok(()) => match transition {
-                    Some(t) => self.transitioned(&t, cfg),
+                    Some(t) => self.transitioned(&t, cfg, None, now),
                     None => self.publish(cfg),
                 },
                 Err(err) => {
@@ -171,9 +171,16 @@ impl Runner {
         now.saturating_add(valid)
     }
 
-    /// Logs and counts a breaker transition this worker made, and publishes the new
+    /// Logs and counts a breaker transition this worker made at `at` (`class`: of the
+    /// failure that made it, if one did), tells the observers, and publishes the new
     /// state.
-    pub(super) fn transitioned(&mut self, t: &Transition, cfg: &BreakerSettings) {
+    pub(super) fn transitioned(
+        &mut self,
+        t: &Transition,
+        cfg: &BreakerSettings,
+        class: Option<&str>,
+        at: Timestamp,
+    ) {
         match t.to {
             crate::BreakerState::Open => tracing::warn!(
                 queue = %self.settings.queue,
@@ -194,7 +201,30 @@ impl Runner {
             ),
         }
         self.metrics.breaker(t.to, true);
+        self.tell_observers(t.from, t.to, &t.reason, class, at);
         self.publish(cfg);
+    }
+
+    /// Tells the observers of a change of the breaker's state.
+    pub(super) fn tell_observers(
+        &self,
+        from: crate::BreakerState,
+        to: crate::BreakerState,
+        reason: &str,
+        class: Option<&str>,
+        at: Timestamp,
+    ) {
+        let event = crate::BreakerEvent {
+            queue: &self.settings.queue,
+            from,
+            to,
+            reason,
+            class,
+            at,
+        };
+        for observer in &self.settings.observers {
+            observer.breaker(&event);
+        }
     }
 
     /// Logs the breaker's state at start-up when it is not closed, and publishes it.

@@ -21,7 +21,7 @@ use super::shared::MAX_ROUNDS;
 use super::{Held, InFlight, Runner};
 use crate::attempt::{self, Ended, TaskOutput};
 use crate::breaker::{Evidence, Snapshot};
-use crate::{HandlerError, Result};
+use crate::{HandlerError, OutcomeEvent, OutcomeKind, Result};
 
 /// Longest error message kept in a job's record, in bytes: the history's bound.
 const MAX_ERROR_MESSAGE: usize = tenax_core::MAX_ATTEMPT_MESSAGE;
@@ -313,7 +313,7 @@ impl Runner {
                         self.breaker = next;
                         self.breaker_version += 1;
                         match transition {
-                            Some(t) => self.transitioned(&t, &cfg),
+                            Some(t) => self.transitioned(&t, &cfg, u.class.as_deref(), now),
                             None => self.publish(&cfg),
                         }
                     } else if round == MAX_ROUNDS {
@@ -328,10 +328,25 @@ impl Runner {
         unreachable!("the last round writes without a breaker change")
     }
 
-    /// Counts and logs a written outcome.
+    /// Counts and logs a written outcome, and tells the observers.
     fn written(&mut self, u: Unwritten) {
         let span = &u.job.span;
         let class = u.class.as_deref().unwrap_or_default();
+        let outcome = match &u.write {
+            Write::Complete => OutcomeKind::Completed,
+            Write::Retry { .. } => OutcomeKind::Retried { class },
+            Write::Bury { .. } => OutcomeKind::Buried { class },
+            Write::Release => OutcomeKind::Released,
+        };
+        let event = OutcomeEvent {
+            queue: &self.settings.queue,
+            kind: &u.job.kind,
+            outcome,
+            at: self.settings.store.now(),
+        };
+        for observer in &self.settings.observers {
+            observer.outcome(&event);
+        }
         match &u.write {
             Write::Complete => {
                 span.record("outcome", "completed");

@@ -13,6 +13,7 @@
 use tenax_core::{Error as StoreError, JobStore, Result as StoreResult};
 
 use super::Runner;
+use crate::BreakerState;
 use crate::breaker::{Breaker, Snapshot};
 use crate::{Error, Result};
 
@@ -83,6 +84,20 @@ impl Runner {
                 "circuit breaker changed by another worker of the queue"
             );
             self.metrics.breaker(after, false);
+            // The change's own time where the record keeps one.
+            let snap = self.breaker.snapshot();
+            let at = match after {
+                BreakerState::Open => snap.opened_at,
+                BreakerState::Closed => snap.closed_at.unwrap_or_else(|| self.settings.store.now()),
+                BreakerState::HalfOpen => self.settings.store.now(),
+            };
+            self.tell_observers(
+                before,
+                after,
+                "changed by another worker of the queue",
+                None,
+                at,
+            );
         }
         let cfg = *self.settings.policy.load().policy().breaker();
         self.publish(&cfg);

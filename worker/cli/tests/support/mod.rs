@@ -5,6 +5,7 @@
 
 pub mod daemon;
 pub mod downstream;
+pub mod scripted;
 
 use std::time::Duration;
 
