@@ -77,6 +77,10 @@ impl Runner {
                 "duration_ms",
                 u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
             );
+            if let Ended::Abandoned = ended {
+                self.lost(job.held, "its lease could not be renewed in time");
+                continue;
+            }
             if job.lost {
                 self.lost(job.held, "the store no longer holds its lease");
                 continue;
@@ -98,7 +102,7 @@ impl Runner {
             }
             self.complete_all(std::mem::take(&mut successes))?;
             match ended {
-                Ended::Returned(Ok(())) => {}
+                Ended::Returned(Ok(())) | Ended::Abandoned => {}
                 Ended::Returned(Err(error)) => self.failed(job, &error, took)?,
                 Ended::Cancelled => self.write_outcome(Unwritten {
                     job: job.held,
@@ -106,7 +110,6 @@ impl Runner {
                     evidence: Evidence::Neutral,
                     class: None,
                 })?,
-                Ended::Abandoned => self.lost(job.held, "its lease could not be renewed in time"),
             }
         }
         self.complete_all(successes)

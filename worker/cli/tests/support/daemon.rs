@@ -36,6 +36,9 @@ pub struct Launch {
     /// Keep every line the daemon writes, for [`Daemon::output`] (off by default: long
     /// runs log a lot).
     pub keep_output: bool,
+    /// A command that runs `tenax` (it is appended), such as
+    /// `ip netns exec NAME`; empty: `tenax` itself.
+    pub wrapper: Vec<String>,
 }
 
 impl Launch {
@@ -83,7 +86,14 @@ impl Daemon {
             format!("{text}\n[api]\naddr = \"127.0.0.1:0\"\n")
         };
         std::fs::write(&config, text).expect("write config");
-        let mut command = Command::new(TENAX);
+        let mut command = match launch.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(TENAX);
+                c
+            }
+            None => Command::new(TENAX),
+        };
         command
             .args(["run", "--config"])
             .arg(&config)
