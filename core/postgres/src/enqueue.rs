@@ -2,20 +2,14 @@
 //!
 //! Connections commit asynchronously by default (see `options.rs`); an enqueue turns
 //! the synchronous commit back on for its own transaction, so it returns only once the
-//! server has flushed it. Jobs without dedup keys, the common case, are one statement:
-//! one round trip and one commit, like the server's own single-row insert. Jobs with
-//! dedup keys take a transaction that locks each key (an advisory lock per queue and
-//! key, in a fixed order), reads the holders, decides in request order as the embedded
-//! store does, and writes.
-//!
-//! NOTE: an enqueue's `NOTIFY` is its own (asynchronously committed) statement, sent
-//! right behind the enqueue on the same connection, not part of its transaction.
-//! PostgreSQL serializes the commits of notifying transactions with a lock held until
-//! the commit is flushed, so a notifying synchronous commit would keep concurrent
-//! enqueues from sharing log flushes: measured, 32 producers got no further than one.
-//! The server runs the notification after the enqueue's commit (one connection runs
-//! its statements in order), so a woken worker finds the job; a notification after a
-//! failed enqueue only wakes someone for nothing.
+//! server has flushed it. Jobs without dedup keys, the common case, go through the
+//! store's committer (`committer.rs`), which merges concurrent calls into one
+//! statement: one round trip and one commit, like the server's own single-row insert.
+//! Jobs with dedup keys take a transaction of their own that locks each key (an
+//! advisory lock per queue and key, in a fixed order), reads the holders, decides in
+//! request order as the embedded store does, and writes; its `NOTIFY` follows the
+//! commit as a statement of its own, so that such enqueues running at once still share
+//! flushes (PostgreSQL serializes notifying commits until they are flushed).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,9 +31,9 @@ pub(crate) struct Request {
 const PLAIN: &str = "
 WITH new AS (
     INSERT INTO jobs (id, queue, kind, payload, state, run_at, enqueued_at)
-    SELECT nextval('job_id'), q, k, p, 'pending', r, $5
-    FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[])
-        WITH ORDINALITY AS n (q, k, p, r, i)
+    SELECT nextval('job_id'), q, k, p, 'pending', r, e
+    FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[], $5::bigint[])
+        WITH ORDINALITY AS n (q, k, p, r, e, i)
     ORDER BY i
     RETURNING id, queue),
 counted AS (
@@ -50,65 +44,69 @@ stored AS (
     SELECT $6::text, $7::bytea WHERE $6::text IS NOT NULL
     ON CONFLICT (key) DO UPDATE SET value = excluded.value)
 SELECT set_config('synchronous_commit', 'on', true),
-       (SELECT array_agg(id ORDER BY id) FROM new)";
+       (SELECT array_agg(id ORDER BY id) FROM new),
+       (SELECT count(pg_notify($8, $9 || ' ' || queue))
+        FROM (SELECT DISTINCT queue FROM new) q)";
 
 /// `$1` channel, `$2` origin, `$3` the queues that gained jobs.
 const NOTIFY: &str = "SELECT count(pg_notify($1, $2 || ' ' || q)) FROM unnest($3::text[]) AS q";
 
 impl Db {
-    pub(crate) async fn enqueue(self, req: Request, work: Arc<Event>) -> Result<Vec<Enqueued>> {
-        let keyed = req.jobs.iter().any(|j| j.dedup().is_some());
-        let out = if keyed {
-            self.enqueue_keyed(&req).await?
-        } else {
-            self.enqueue_plain(&req).await?
-        };
+    /// An enqueue with dedup keys, run on its own (plain ones go through the committer).
+    pub(crate) async fn enqueue_keyed(
+        self,
+        req: Request,
+        work: Arc<Event>,
+    ) -> Result<Vec<Enqueued>> {
+        let out = self.keyed(&req).await?;
         if out.iter().any(|e| matches!(e, Enqueued::Created(_))) {
             work.notify(usize::MAX);
         }
         Ok(out)
     }
 
-    async fn enqueue_plain(&self, req: &Request) -> Result<Vec<Enqueued>> {
-        let queues: Vec<&str> = req.jobs.iter().map(NewJob::queue).collect();
-        let kinds: Vec<&str> = req.jobs.iter().map(NewJob::kind).collect();
-        let payloads: Vec<&[u8]> = req.jobs.iter().map(NewJob::payload).collect();
-        let run_ats: Vec<i64> = req.jobs.iter().map(|j| ms(j.run_at(req.now))).collect();
-        let (key, value) = match &req.state {
+    /// Plain requests (no dedup keys; at most one worker value among them) as one
+    /// statement: their job ids in request order.
+    pub(crate) async fn enqueue_group(&self, requests: &[&Request]) -> Result<Vec<JobId>> {
+        let jobs = || {
+            requests
+                .iter()
+                .flat_map(|r| r.jobs.iter().map(move |j| (r.now, j)))
+        };
+        let queues: Vec<&str> = jobs().map(|(_, j)| j.queue()).collect();
+        let kinds: Vec<&str> = jobs().map(|(_, j)| j.kind()).collect();
+        let payloads: Vec<&[u8]> = jobs().map(|(_, j)| j.payload()).collect();
+        let run_ats: Vec<i64> = jobs().map(|(now, j)| ms(j.run_at(now))).collect();
+        let enqueued_ats: Vec<i64> = jobs().map(|(now, _)| ms(now)).collect();
+        let (key, value) = match requests.iter().find_map(|r| r.state.as_ref()) {
             Some((k, v)) => (Some(k.as_str()), Some(v.as_slice())),
             None => (None, None),
         };
-        let now = ms(req.now);
-        let mut woken = queues.clone();
-        woken.sort_unstable();
-        woken.dedup();
         let (channel, origin) = (&*self.channel, &*self.origin);
         let ids: Vec<i64> = self
             .run("enqueue", |client| {
-                let (queues, kinds, payloads, run_ats) = (&queues, &kinds, &payloads, &run_ats);
-                let woken = &woken;
+                let params: [&(dyn ToSql + Sync); 9] = [
+                    &queues,
+                    &kinds,
+                    &payloads,
+                    &run_ats,
+                    &enqueued_ats,
+                    &key,
+                    &value,
+                    &channel,
+                    &origin,
+                ];
                 async move {
                     let stmt = client.prepare_cached(PLAIN).await?;
-                    let notify = client.prepare_cached(NOTIFY).await?;
-                    let jobs: [&(dyn ToSql + Sync); 7] =
-                        [queues, kinds, payloads, run_ats, &now, &key, &value];
-                    let wake: [&(dyn ToSql + Sync); 3] = [&channel, &origin, woken];
-                    // Sent together: one round trip (see the module docs).
-                    let (row, _) = tokio::try_join!(
-                        client.query_one(&stmt, &jobs),
-                        client.execute(&notify, &wake),
-                    )?;
+                    let row = client.query_one(&stmt, &params).await?;
                     Ok(row.get::<_, Option<Vec<i64>>>(1).unwrap_or_default())
                 }
             })
             .await?;
-        Ok(ids
-            .into_iter()
-            .map(|id| Enqueued::Created(job_id(id)))
-            .collect())
+        Ok(ids.into_iter().map(job_id).collect())
     }
 
-    async fn enqueue_keyed(&self, req: &Request) -> Result<Vec<Enqueued>> {
+    async fn keyed(&self, req: &Request) -> Result<Vec<Enqueued>> {
         self.run("enqueue", |mut client| async move {
             let tx = client.transaction().await?;
             tx.batch_execute("SET LOCAL synchronous_commit = on")

@@ -24,12 +24,29 @@ impl PgStore {
 
     fn enqueue(&self, jobs: Vec<NewJob>, state: Option<StateUpdate<'_>>) -> Result<Vec<Enqueued>> {
         self.admit(&jobs)?;
-        let (db, req, work) = (
+        let req = self.request(jobs, state);
+        self.block(self.enqueue_work(req))
+    }
+
+    /// The work of an enqueue on the connection thread: through the committer, or on
+    /// its own with dedup keys.
+    fn enqueue_work(
+        &self,
+        req: Request,
+    ) -> impl std::future::Future<Output = Result<Vec<Enqueued>>> + Send + 'static {
+        let keyed = req.jobs.iter().any(|j| j.dedup().is_some());
+        let (db, work, committer) = (
             self.db(),
-            self.request(jobs, state),
             self.inner.work.clone(),
+            self.inner.committer.clone(),
         );
-        self.block(db.enqueue(req, work))
+        async move {
+            if keyed {
+                db.enqueue_keyed(req, work).await
+            } else {
+                committer.enqueue(req).await
+            }
+        }
     }
 
     /// Wakes this store's workers when a transition made a job claimable.
@@ -61,8 +78,8 @@ impl JobStore for PgStore {
         if let Err(e) = self.admit(&jobs) {
             return Box::pin(std::future::ready(Err(e)));
         }
-        let (db, req, work) = (self.db(), self.request(jobs, None), self.inner.work.clone());
-        Box::pin(self.inner.io.submit(db.enqueue(req, work)))
+        let req = self.request(jobs, None);
+        Box::pin(self.inner.io.submit(self.enqueue_work(req)))
     }
 
     fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>> {
