@@ -17,7 +17,7 @@ use tenax_worker::http::HttpHandler;
 use tenax_worker::{Worker, shutdown_signal};
 
 use crate::api::{self, ApiState, Readiness};
-use crate::app::{Application, QueueParts};
+use crate::app::{Application, QueueParts, redacted};
 use crate::config::Config;
 use crate::notify::notify;
 use crate::schedule::Scheduler;
@@ -116,6 +116,7 @@ pub(crate) async fn run(config: Config, options: RunOptions, app: &Application) 
             .concurrency(plan.concurrency)
             .shutdown_grace(config.worker.shutdown_grace)
             .default_timeout(plan.job_timeout);
+        let http = redacted::handler(Arc::new(http), &config.redactor);
         builder = match config.worker.timeouts.get(HTTP_KIND) {
             Some(timeout) => builder.handler_with_timeout(HTTP_KIND, http, *timeout),
             None => builder.handler(HTTP_KIND, http),
@@ -133,6 +134,7 @@ pub(crate) async fn run(config: Config, options: RunOptions, app: &Application) 
                     plan.name
                 )
             })?;
+            let handler = redacted::handler(handler, &config.redactor);
             builder = match config.worker.timeouts.get(kind) {
                 Some(timeout) => builder.handler_with_timeout(kind.clone(), handler, *timeout),
                 None => builder.handler(kind.clone(), handler),
@@ -142,7 +144,7 @@ pub(crate) async fn run(config: Config, options: RunOptions, app: &Application) 
             let probe = make(&parts).map_err(|e| {
                 anyhow::anyhow!("set up the health probe for queue `{}`: {e}", plan.name)
             })?;
-            builder = builder.health_probe(probe);
+            builder = builder.health_probe(redacted::probe(probe, &config.redactor));
         }
         let worker = builder
             .build()

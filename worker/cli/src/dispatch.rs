@@ -42,7 +42,11 @@ pub(crate) async fn run_app(mut cli: Cli, app: &Application) -> Result<ExitCode>
                 &app.extension,
                 Secrets::Read,
             )?;
-            logging::init(&config.log.level, json_logs || config.log.json());
+            logging::init(
+                &config.log.level,
+                json_logs || config.log.json(),
+                &config.redactor,
+            );
             let options = daemon::RunOptions {
                 watch_policy: !no_policy_watch,
             };
@@ -142,7 +146,7 @@ pub(crate) async fn run_app(mut cli: Cli, app: &Application) -> Result<ExitCode>
         Command::Bench(args) => bench::run(args).await?,
         Command::Demo { jobs, seed } => {
             // Worker logs would break up the demo's status line: errors only.
-            logging::init("error", false);
+            logging::init("error", false, &config::Redactor::default());
             let summary = demo::run(demo::DemoOptions {
                 jobs,
                 seed,

@@ -78,6 +78,7 @@
 
 mod application;
 mod context;
+pub(crate) mod redacted;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

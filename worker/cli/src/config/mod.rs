@@ -28,6 +28,7 @@ pub(crate) use extension::{Extension, ParseSection, Section, fields_of};
 pub(crate) use log_filter::log_filter;
 pub(crate) use parse::known_keys;
 pub(crate) use render::{defaults_toml, effective_toml, section_note};
+pub(crate) use secret::Redactor;
 pub use secret::Secret;
 use values::{bytes, duration, maybe_duration, optional_duration};
 
@@ -56,6 +57,9 @@ pub struct Config {
     /// The application's job kinds, beside `http`.
     #[serde(skip)]
     pub(crate) kinds: Vec<String>,
+    /// Every secret value read, to keep out of what is stored, shown and logged.
+    #[serde(skip)]
+    pub(crate) redactor: Redactor,
 }
 
 /// One `[[http.targets]]` entry: a downstream whose headers (credentials) the HTTP
@@ -221,6 +225,7 @@ impl Default for Config {
             queues: BTreeMap::new(),
             sections: BTreeMap::new(),
             kinds: Vec::new(),
+            redactor: Redactor::default(),
         }
     }
 }
@@ -398,9 +403,11 @@ impl Config {
             let value = env(&n);
             (n, value)
         });
-        let mut config = secret::scoped(found.collect(), secrets == Secrets::Read, || {
+        let (config, redactor) = secret::scoped(found.collect(), secrets == Secrets::Read, || {
             source.deserialize(app)
-        })?;
+        });
+        let mut config = config?;
+        config.redactor = redactor;
         if let Some(dir) = env("TENAX_DATA_DIR") {
             config.data_dir = PathBuf::from(dir);
             source.set_by("data_dir", "TENAX_DATA_DIR");
@@ -430,6 +437,9 @@ impl Config {
             }
         }
         validate::validate(&config, &source)?;
+        if let Some(token) = config.api.token.clone() {
+            config.redactor = std::mem::take(&mut config.redactor).with(&token);
+        }
         Ok(config)
     }
 

@@ -165,7 +165,9 @@ impl<'de> serde::Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let source = d.deserialize_any(SourceVisitor)?;
         let value = if resolving() {
-            Some(source.read().map_err(de::Error::custom)?)
+            let value = source.read().map_err(de::Error::custom)?;
+            remember(&value);
+            Some(value)
         } else {
             None
         };
@@ -221,6 +223,8 @@ struct Scope {
     /// False for client commands: they read the file for the API's address and never
     /// use a secret, so they need none of them set.
     resolve: bool,
+    /// Every value read, for the [`Redactor`].
+    read: Vec<Arc<str>>,
 }
 
 thread_local! {
@@ -228,22 +232,96 @@ thread_local! {
 }
 
 /// Runs `f` (a deserialisation) with secrets read from `env` (names the loader looked
-/// up), or not read at all when `resolve` is false. Outside such a scope a secret
-/// reads the process's environment.
+/// up), or not read at all when `resolve` is false; returns its result and a
+/// [`Redactor`] of every value read. Outside such a scope a secret reads the process's
+/// environment.
 pub(crate) fn scoped<T>(
     env: HashMap<String, Option<String>>,
     resolve: bool,
     f: impl FnOnce() -> T,
-) -> T {
+) -> (T, Redactor) {
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
             SCOPE.with(|s| s.borrow_mut().take());
         }
     }
-    SCOPE.with(|s| *s.borrow_mut() = Some(Scope { env, resolve }));
+    SCOPE.with(|s| {
+        *s.borrow_mut() = Some(Scope {
+            env,
+            resolve,
+            read: Vec::new(),
+        });
+    });
     let _reset = Reset;
-    f()
+    let result = f();
+    let read = SCOPE.with(|s| s.borrow_mut().as_mut().map(|scope| std::mem::take(&mut scope.read)));
+    (result, Redactor::new(read.unwrap_or_default()))
+}
+
+fn remember(value: &Arc<str>) {
+    SCOPE.with(|s| {
+        if let Some(scope) = s.borrow_mut().as_mut() {
+            scope.read.push(Arc::clone(value));
+        }
+    });
+}
+
+/// Replaces the configuration's secret values in text about to be shown, stored or
+/// logged: a downstream that echoes a credential into an error body, or a handler that
+/// quotes its request, does not leak it further. Cheap to clone.
+#[derive(Clone, Default)]
+pub(crate) struct Redactor {
+    values: Arc<Vec<Arc<str>>>,
+}
+
+impl Redactor {
+    fn new(mut values: Vec<Arc<str>>) -> Self {
+        // Longest first, so a secret holding another is replaced whole.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values.dedup();
+        Redactor {
+            values: Arc::new(values),
+        }
+    }
+
+    /// The same, redacting `value` too (a secret the configuration holds otherwise,
+    /// such as the API token).
+    pub(crate) fn with(self, value: &str) -> Self {
+        let mut values: Vec<Arc<str>> = self.values.iter().cloned().collect();
+        values.push(Arc::from(value));
+        Redactor::new(values)
+    }
+
+    /// Whether there is nothing to redact.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// `text` with every secret value replaced by `***`.
+    pub(crate) fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut out = std::borrow::Cow::Borrowed(text);
+        for value in self.values.iter() {
+            if out.contains(&**value) {
+                out = std::borrow::Cow::Owned(out.replace(&**value, SHOWN));
+            }
+        }
+        out
+    }
+}
+
+/// Every configuration has the same redactor as far as equality goes: it is derived
+/// from the secrets, which are compared themselves.
+impl PartialEq for Redactor {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} values)", self.values.len())
+    }
 }
 
 fn resolving() -> bool {
@@ -276,7 +354,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
             .collect();
-        scoped(env, true, f)
+        scoped(env, true, f).0
     }
 
     #[test]
@@ -348,10 +426,24 @@ mod tests {
 
     #[test]
     fn client_commands_read_no_secret() {
-        let holder: Holder = scoped(HashMap::new(), false, || {
-            toml::from_str("token = { env = \"UNSET_EVERYWHERE\" }")
-        })
-        .expect("not read");
+        let (holder, redactor) = scoped(HashMap::new(), false, || {
+            toml::from_str::<Holder>("token = { env = \"UNSET_EVERYWHERE\" }")
+        });
+        let holder = holder.expect("not read");
+        assert!(redactor.is_empty());
         assert_eq!(holder.token.expose(), "");
+    }
+
+    #[test]
+    fn the_redactor_replaces_every_value_read_in_the_scope() {
+        let env = [("A".to_owned(), Some("s3cret".to_owned())), ("B".to_owned(), Some("s3cret-longer".to_owned()))];
+        let (holders, redactor) = scoped(env.into_iter().collect(), true, || {
+            let a: Holder = toml::from_str("token = { env = \"A\" }").expect("A");
+            let b: Holder = toml::from_str("token = { env = \"B\" }").expect("B");
+            (a, b)
+        });
+        assert_eq!(holders.1.token.expose(), "s3cret-longer");
+        assert_eq!(redactor.redact("x s3cret-longer y s3cret"), "x *** y ***");
+        assert!(matches!(redactor.redact("clean"), std::borrow::Cow::Borrowed(_)));
     }
 }
