@@ -32,6 +32,7 @@ mod offline;
 mod queues;
 mod render;
 mod schedule;
+mod ui;
 
 pub use cli::Cli;
 pub use config::{Config, ConfigError};

@@ -191,6 +191,7 @@ pub fn router(state: ApiState, body_limit: usize) -> Router {
         .route("/healthz", get(info::health))
         .route("/readyz", get(ready::ready))
         .route("/metrics", get(info::metrics))
+        .merge(crate::ui::router())
         .fallback(|| async {
             error::ApiError::not_found("no such endpoint; see the API table in the README")
         })

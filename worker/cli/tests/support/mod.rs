@@ -3,8 +3,11 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod browser;
 pub mod daemon;
 pub mod downstream;
+pub mod media;
+pub mod ui;
 
 use std::time::Duration;
 
