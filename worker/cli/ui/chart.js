@@ -15,6 +15,17 @@ export function niceMax(v) {
   return 10 * e;
 }
 
+const S = 1000;
+const DURATIONS = [10, 20, 50, 100, 200, 500, S, 2 * S, 5 * S, 10 * S, 20 * S, 30 * S, 60 * S,
+  120 * S, 300 * S, 600 * S, 1200 * S, 1800 * S, 3600 * S, 7200 * S, 4 * 3600 * S, 6 * 3600 * S,
+  12 * 3600 * S, 86400 * S, 2 * 86400 * S, 4 * 86400 * S, 7 * 86400 * S, 14 * 86400 * S];
+
+/// The smallest round duration (1s, 2s, 5s, 10s, 20s, 30s, 1m, ...) of at least `ms`,
+/// so a delay axis reads 0 / 30s / 1m rather than 0 / 50s / 1m 40s.
+export function niceDuration(ms) {
+  return DURATIONS.find((d) => d >= ms) ?? niceMax(ms);
+}
+
 function frame(width, height, label) {
   return s("svg", {
     class: "chart",
@@ -91,7 +102,7 @@ export function delayBand({ width, height = 170, rows, gapAfter = -1, omitted = 
   const slots = rows.length + (omitted > 0 ? 1 : 0);
   const plotW = width - M.left - M.right;
   const plotH = height - M.top - M.bottom;
-  const max = niceMax(Math.max(...rows.map((r) => r.max), 1));
+  const max = niceDuration(Math.max(...rows.map((r) => r.max), 1));
   yAxis(svg, width, height, max, duration);
   const step = plotW / Math.max(slots, 1);
   const xOf = (i) => M.left + step * ((omitted > 0 && i > gapAfter ? i + 1 : i) + 0.5);

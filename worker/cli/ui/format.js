@@ -63,7 +63,7 @@ export function clock(at) {
   const t = millis(at);
   if (!Number.isFinite(t)) return "–";
   const d = new Date(t);
-  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
   if (d.toDateString() === new Date().toDateString()) return time;
   return `${d.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
 }
@@ -71,7 +71,7 @@ export function clock(at) {
 /// "14:05" of a time, for chart axes.
 export function hourMinute(at) {
   const d = new Date(millis(at));
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 }
 
 /// A count with thousands separators.

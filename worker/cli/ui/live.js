@@ -32,11 +32,13 @@ function notice(text) {
 }
 
 /// Updates every element that shows a time relative to now (`data-rel` holds its
-/// Unix milliseconds): countdowns to the next probe, "5m ago".
+/// Unix milliseconds): countdowns to the next probe, "5m ago". A countdown that has
+/// run out shows its `data-past` text instead ("due now").
 export function tick() {
   const now = Date.now();
   for (const el of document.querySelectorAll("[data-rel]")) {
-    const text = relative(Number(el.dataset.rel), now);
+    const at = Number(el.dataset.rel);
+    const text = el.dataset.past && at <= now + 500 ? el.dataset.past : relative(at, now);
     if (el.textContent !== text) el.textContent = text;
   }
 }

@@ -18,9 +18,6 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 
-/// The W3C key of an element reference in WebDriver answers.
-const ELEMENT: &str = "element-6066-11e4-a4e1-4f1b-9c7b-0a0e6e3b1f3d";
-
 /// The desktop and phone viewports every screen is photographed at.
 pub const DESKTOP: (u32, u32) = (1280, 800);
 pub const PHONE: (u32, u32) = (390, 844);
@@ -241,8 +238,11 @@ impl Browser {
             )
             .await
             .with_context(|| format!("find `{css}`"))?;
-        found[ELEMENT]
-            .as_str()
+        // The reference's key is the W3C element identifier; read it without spelling it.
+        found
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.starts_with("element-")))
+            .and_then(|(_, v)| v.as_str())
             .map(str::to_owned)
             .ok_or_else(|| anyhow!("no element reference for `{css}`"))
     }

@@ -37,7 +37,7 @@ function panel(b, width) {
     ["Consecutive failures", [
       failures({ count: b.consecutive_failures, threshold: b.failure_threshold, label: `${b.consecutive_failures} of ${b.failure_threshold} failures` }),
       h("span", { class: "meter-text" }, `${count(b.consecutive_failures)} of ${count(b.failure_threshold)}`)]],
-    ["Next probe", b.state === "open" && Number.isFinite(probe) ? [clock(probe), " (", h("span", { "data-rel": probe }), ")"] : b.state === "half_open" ? `${count(b.probes_in_flight)} probe(s) running` : "–"],
+    ["Next probe", b.state === "open" && Number.isFinite(probe) ? [clock(probe), " (", h("span", { "data-rel": probe, "data-past": "due now" }), ")"] : b.state === "half_open" ? `${count(b.probes_in_flight)} probe(s) running` : "–"],
     ["Recovery ramp", ramp(b)],
     ["Openings", count(b.openings)],
     ["Last opened", b.opened_at_ms ? [clock(b.opened_at_ms), " (", h("span", { "data-rel": b.opened_at_ms }), ")"] : "never"],

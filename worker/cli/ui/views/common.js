@@ -15,7 +15,7 @@ export function breakerBadge(view) {
     badge.append("OPEN");
     const probe = millis(view.probe_at_ms ?? view.next_probe_at_ms ?? view.next_probe_at);
     if (Number.isFinite(probe)) {
-      badge.append(" · probe ", h("span", { "data-rel": probe }, ""));
+      badge.append(" · probe ", h("span", { "data-rel": probe, "data-past": "due now" }, ""));
     }
   } else if (state === "half_open") {
     badge.append("half-open");

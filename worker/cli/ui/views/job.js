@@ -49,7 +49,7 @@ export function mount(main, { id }) {
   const timelineBox = h("div");
   const payloadBox = h("pre", { class: "code", id: "payload", tabindex: "0" });
   main.append(head,
-    h("div", { class: "grid-2" },
+    h("div", { class: "grid-2 detail" },
       section("Job", {}, factsBox, errorBox),
       section("Payload", {}, h("p", { class: "hint" }, "As the API shows it: secret headers and query parameters read ***."), payloadBox)),
     section("Attempts", {}, timelineBox));

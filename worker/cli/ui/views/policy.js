@@ -45,8 +45,17 @@ function schedules(list, box) {
   return h("div", { class: "class-grid" }, list.map((sc) => classCard(sc, width)));
 }
 
-function settingsTable(settings) {
+/// The values that differ from the defaults, and every value behind a disclosure.
+function settingsPanel(settings) {
   if (!settings || settings.length === 0) return empty("No settings.");
+  const differ = settings.filter((r) => r.differs);
+  return [
+    differ.length ? settingsTable(differ) : h("p", { class: "hint" }, "Every value is the built-in default."),
+    h("details", { class: "all-values" }, h("summary", {}, `All ${settings.length} values`), settingsTable(settings)),
+  ];
+}
+
+function settingsTable(settings) {
   return h("div", { class: "table-wrap" }, h("table", { class: "data settings" },
     h("thead", {}, h("tr", {}, ["Key", "In force", "Default", "Bounds"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, settings.map((row) => h("tr", { class: row.differs ? "differs" : null },
@@ -82,7 +91,7 @@ function report(answer, script, box) {
   const classes = answer.classes ?? answer.report?.schedules ?? answer.schedules;
   if (classes && classes.length) parts.push(h("h3", {}, "The draft's retry schedules"), schedules(classes, box));
   const settings = answer.settings ?? answer.report?.settings;
-  if (settings && settings.length) parts.push(h("h3", {}, "The draft against the defaults"), settingsTable(settings.filter((r) => r.differs)));
+  if (settings && settings.length) parts.push(h("h3", {}, "The draft against the defaults"), settingsPanel(settings));
   return parts;
 }
 
@@ -134,7 +143,7 @@ export function mount(main) {
     }
     const rep = policy.report || {};
     if (changed(memo, "classes", [rep.schedules, width])) replace(classesBox, schedules(rep.schedules, classesBox));
-    if (changed(memo, "settings", rep.settings)) replace(settingsBox, settingsTable(rep.settings));
+    if (changed(memo, "settings", rep.settings)) replace(settingsBox, settingsPanel(rep.settings));
   }
   return { title: "Policy", refresh };
 }

@@ -96,17 +96,23 @@ export function mount(main) {
         q.default ? h("span", { class: "badge neutral" }, "default") : null,
         q.paused ? h("span", { class: "badge paused", "data-paused": "true" }, "paused") : h("span", { class: "badge running", "data-paused": "false" }, "running"),
         breakerBadge(breaker));
+      const depth = (counts.waiting ?? 0) + (counts.retrying ?? 0);
+      const stat = (label, value, small) => h("div", { class: "stat", "data-stat": label.toLowerCase() },
+        h("span", { class: "stat-label" }, label), h("span", { class: "stat-value" }, value, small ? h("small", {}, ` ${small}`) : null));
       const rows = [
-        ["Waiting", count(counts.waiting ?? 0)],
-        ["Retrying", count(counts.retrying ?? 0)],
-        ["Running", q.concurrency ? `${count(counts.running ?? 0)} of ${count(q.concurrency)}` : count(counts.running ?? 0)],
         ["Next due", counts.next_due ? [clock(counts.next_due.run_at), " (", h("span", { "data-rel": millis(counts.next_due.run_at) }), ")"] : "–"],
         ["Rate limit", rateText(q)],
       ];
       if (q.paused) {
-        rows.push(["Paused", [q.paused_since ? `since ${clock(q.paused_since)}` : "", q.paused_reason ? ` · ${q.paused_reason}` : ""]]);
+        rows.unshift(["Paused", [q.paused_since ? `since ${clock(q.paused_since)}` : "", q.paused_reason ? ` · ${q.paused_reason}` : ""]]);
       }
-      replace(c.figures, h("dl", { class: "facts" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", { "data-fact": k.toLowerCase() }, v)])));
+      replace(c.figures,
+        h("div", { class: "stats" },
+          stat("Depth", count(depth)),
+          stat("Waiting", count(counts.waiting ?? 0)),
+          stat("Retrying", count(counts.retrying ?? 0)),
+          stat("Running", count(counts.running ?? 0), q.concurrency ? `of ${count(q.concurrency)}` : null)),
+        h("dl", { class: "facts" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", { "data-fact": k.toLowerCase() }, v)])));
       c.pauseForm.hidden = q.paused;
       c.resumeButton.hidden = !q.paused;
     }
