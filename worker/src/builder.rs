@@ -13,7 +13,7 @@ use tenax_core::{DEFAULT_QUEUE, JobStore, MAX_NAME_BYTES};
 use tenax_policies::LivePolicy;
 
 use crate::jitter::Jitter;
-use crate::{Error, Handler, Result, Worker};
+use crate::{Error, Handler, Observer, Result, Worker};
 
 /// Jobs run at once unless configured. Default: 16.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -69,6 +69,8 @@ pub(crate) struct Settings {
     pub(crate) concurrency: usize,
     pub(crate) shutdown_grace: Duration,
     pub(crate) jitter: Jitter,
+    /// Told of every outcome and breaker transition.
+    pub(crate) observers: Vec<Arc<dyn Observer>>,
 }
 
 /// Builds a [`Worker`]; every setting has a documented default.
@@ -81,6 +83,7 @@ pub struct WorkerBuilder {
     default_timeout: Duration,
     shutdown_grace: Duration,
     jitter: Option<u64>,
+    observers: Vec<Arc<dyn Observer>>,
 }
 
 impl WorkerBuilder {
@@ -94,6 +97,7 @@ impl WorkerBuilder {
             default_timeout: DEFAULT_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             jitter: None,
+            observers: Vec::new(),
         }
     }
 
@@ -155,6 +159,14 @@ impl WorkerBuilder {
     #[must_use]
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.jitter = Some(seed);
+        self
+    }
+
+    /// Tells `observer` of every outcome written and every breaker transition (see
+    /// [`Observer`]). Several may be added; each is called in the order added.
+    #[must_use]
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        self.observers.push(Arc::new(observer));
         self
     }
 
@@ -250,6 +262,7 @@ impl WorkerBuilder {
                 concurrency: self.concurrency,
                 shutdown_grace: self.shutdown_grace,
                 jitter,
+                observers: self.observers,
             },
             control,
         ))

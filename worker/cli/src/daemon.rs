@@ -99,7 +99,9 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
     }
 
     // One worker loop per queue, in this one process: each owns its queue's breaker,
-    // pause and rate limit without a lock, as a single queue's loop always did.
+    // pause and rate limit without a lock, as a single queue's loop always did. Each
+    // tells the dashboard's recent activity of its outcomes and breaker transitions.
+    let activity = api::Activity::new();
     let mut workers = Vec::with_capacity(plans.len());
     for plan in &plans {
         let live = policies
@@ -112,7 +114,8 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
             .queue(plan.name.clone())
             .concurrency(plan.concurrency)
             .shutdown_grace(config.worker.shutdown_grace)
-            .default_timeout(plan.job_timeout);
+            .default_timeout(plan.job_timeout)
+            .observer(activity.clone());
         builder = match config.worker.timeouts.get(HTTP_KIND) {
             Some(timeout) => builder.handler_with_timeout(HTTP_KIND, http, *timeout),
             None => builder.handler(HTTP_KIND, http),
@@ -120,6 +123,7 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
         let worker = builder
             .build()
             .with_context(|| format!("configure the worker of queue `{}`", plan.name))?;
+        resume_outages(&activity, store.as_ref(), &worker);
         workers.push(worker);
     }
     let stops: Vec<_> = workers.iter().map(Worker::shutdown_handle).collect();
@@ -137,6 +141,9 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
     let state = state
         .default_queue(config.worker.queue.clone())
         .token(config.api.token.clone())
+        .read_token(config.api.read_token.clone())
+        .session_lifetime(config.api.session_lifetime)
+        .activity(activity)
         .metrics(render)
         .readiness(readiness.clone())
         .schedules(schedules.clone());
@@ -252,6 +259,18 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
         "tenax stopped"
     );
     Ok(())
+}
+
+/// Starts `worker`'s outage log from its stored breaker, so an outage that began before
+/// a restart still shows on the dashboard.
+fn resume_outages(activity: &api::Activity, store: &dyn tenax_core::JobStore, worker: &Worker) {
+    let cfg = *worker.policy().load().policy().breaker();
+    match tenax_worker::BreakerView::from_store(store, worker.queue(), &cfg) {
+        Ok(view) => activity.resume(&view, store.now().as_millis()),
+        Err(err) => {
+            tracing::warn!(queue = worker.queue(), %err, "the stored breaker is unreadable")
+        }
+    }
 }
 
 /// On SIGHUP, reloads the policy file at once (no debounce); without a file, says so.

@@ -1,7 +1,9 @@
 //! Changing things from the dashboard, checked where it matters: a bulk requeue of one
 //! class moves exactly as many jobs as its confirmation said (counted through the
-//! API), and pausing a queue from its card stops requests at the downstream until it
-//! is resumed from the card.
+//! API); pausing a queue from its card stops requests at the downstream until it is
+//! resumed from the card; a draft policy with an error shows the error at its line and
+//! a valid one its schedules, with nothing applied; and a page of another origin in the
+//! same browser cannot pause the queue of this open (loopback, no token) daemon.
 //!
 //! "No request arrives" cannot be proven by waiting forever: as in `queues_pause.rs`,
 //! the test waits until the daemon reports the new jobs due and the queue paused, then
@@ -17,7 +19,7 @@ use serde_json::{Value, json};
 use support::browser::Browser;
 use support::daemon::{Daemon, eventually};
 use support::media::Media;
-use support::ui::{SHOWN, enqueue, open, tour};
+use support::ui::{SHOWN, enqueue, foreign_page, open, tour};
 
 const POLICY: &str = r#"#{ classes: #{ not_found: #{ max_retries: 0 } } }"#;
 const PERMANENT: u64 = 7;
@@ -44,7 +46,8 @@ async fn confirm_count(browser: &Browser, button: &str) -> Result<u64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bulk_requeue_moves_the_stated_count_and_a_pause_stops_deliveries() -> Result<()> {
+async fn changes_from_the_pages_do_what_they_said_and_a_foreign_page_changes_nothing() -> Result<()>
+{
     let Some(browser) = Browser::start("ui_operations").await else {
         return Ok(());
     };
@@ -218,5 +221,95 @@ async fn a_bulk_requeue_moves_the_stated_count_and_a_pause_stops_deliveries() ->
         (media.requests() >= quiet + 3).then_some(())
     })
     .await;
+
+    // A draft with a mistake on line 3: the error, at its line, with nothing applied.
+    let policy_version = |v: Value| v["version"].clone();
+    let version = policy_version(
+        client
+            .get(format!("{api}/v1/policy"))
+            .send()
+            .await?
+            .json()
+            .await?,
+    );
+    open(&browser, &api, "/ui/policy").await?;
+    let draft = "#{\n    classes: #{\n        transient: #{ base: \"1s\", cap: \"1m\", max_retrie: 3 },\n    },\n}";
+    browser.type_into("#draft textarea", draft).await?;
+    browser.click("#check-draft").await?;
+    let error = browser
+        .wait_for(
+            "the draft's error",
+            "const li = document.querySelector('#draft-errors li[data-line=\"3\"]'); return li && li.innerText;",
+            SHOWN,
+        )
+        .await?;
+    let error = error.as_str().unwrap_or_default();
+    assert!(error.starts_with("Line 3, column"), "{error}");
+    assert!(
+        error.contains("max_retrie") && error.contains("max_retries"),
+        "{error}"
+    );
+    browser
+        .screenshot("operations-policy-draft-error-desktop")
+        .await?;
+    // A valid draft: its schedules are drawn, and still nothing is applied.
+    browser
+        .type_into(
+            "#draft textarea",
+            "#{ classes: #{ not_found: #{ base: \"1m\", cap: \"30m\", max_retries: 24 } } }",
+        )
+        .await?;
+    browser.click("#check-draft").await?;
+    browser.wait_for_element("#draft-ok", SHOWN).await?;
+    browser
+        .wait_for_element("#draft-report .class-card[data-class=not_found] svg", SHOWN)
+        .await?;
+    let bury = browser
+        .script(
+            "return document.querySelector('#draft-report [data-bury=not_found]').textContent;",
+            json!([]),
+        )
+        .await?;
+    assert!(
+        bury.as_str().unwrap_or_default().starts_with("Buried"),
+        "{bury}"
+    );
+    browser
+        .screenshot("operations-policy-draft-desktop")
+        .await?;
+    let after = policy_version(
+        client
+            .get(format!("{api}/v1/policy"))
+            .send()
+            .await?
+            .json()
+            .await?,
+    );
+    assert_eq!(after, version, "a checked draft is never applied");
+    browser.assert_no_page_errors("/ui/policy").await?;
+
+    // A page of another origin in the same browser posts a pause: refused, not paused.
+    let elsewhere = foreign_page(&format!("{api}/v1/queues/default/pause")).await;
+    browser.goto(&elsewhere).await?;
+    browser.click("#go").await?;
+    let refusal = browser
+        .wait_for(
+            "the daemon's refusal",
+            "return document.body && document.body.innerText.includes('cross_origin') && document.body.innerText;",
+            SHOWN,
+        )
+        .await?;
+    assert!(
+        refusal
+            .as_str()
+            .unwrap_or_default()
+            .contains("another site"),
+        "{refusal}"
+    );
+    let steering = daemon.stats(&client).await["queues"]["default"]["steering"].clone();
+    assert_eq!(
+        steering["paused"], false,
+        "a foreign page paused the queue: {steering}"
+    );
     Ok(())
 }

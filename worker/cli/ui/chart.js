@@ -95,59 +95,52 @@ export function stackedBars({ width, height = 190, times, series, label }) {
 }
 
 /// The delay before each retry of a class, with its jitter band: rows [{retry, min,
-/// max}] in ms; `gapAfter` (an index) and `omitted` mark rows left out of a long
-/// schedule.
-export function delayBand({ width, height = 170, rows, gapAfter = -1, omitted = 0, label }) {
+/// max}] in ms. `reference` (the built-in default's longest delay per retry, when the
+/// class differs from it) is drawn as a dashed line for comparison.
+export function delayBand({ width, height = 170, rows, reference = null, label }) {
   const svg = frame(width, height, label);
-  const slots = rows.length + (omitted > 0 ? 1 : 0);
   const plotW = width - M.left - M.right;
   const plotH = height - M.top - M.bottom;
-  const max = niceDuration(Math.max(...rows.map((r) => r.max), 1));
+  const ref = reference ? reference.slice(0, rows.length) : [];
+  const max = niceDuration(Math.max(...rows.map((r) => r.max), ...ref, 1));
   yAxis(svg, width, height, max, duration);
-  const step = plotW / Math.max(slots, 1);
-  const xOf = (i) => M.left + step * ((omitted > 0 && i > gapAfter ? i + 1 : i) + 0.5);
-  const yOf = (v) => M.top + plotH * (1 - v / max);
-  // The band and its edges, drawn in pieces so the gap of omitted rows stays empty.
-  const pieces = omitted > 0 && gapAfter >= 0 ? [rows.slice(0, gapAfter + 1), rows.slice(gapAfter + 1)] : [rows];
-  let offset = 0;
-  for (const piece of pieces) {
-    const xs = piece.map((_, j) => xOf(offset + j));
-    const half = piece.length === 1 ? Math.min(step * 0.3, 14) : 0;
-    const top = piece.map((r, j) => [xs[j], yOf(r.max)]);
-    const bottom = piece.map((r, j) => [xs[j], yOf(r.min)]);
-    if (half) {
-      top.splice(0, 1, [xs[0] - half, yOf(piece[0].max)], [xs[0] + half, yOf(piece[0].max)]);
-      bottom.splice(0, 1, [xs[0] - half, yOf(piece[0].min)], [xs[0] + half, yOf(piece[0].min)]);
-    }
-    const pts = (list) => list.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ");
-    if (piece.length) {
-      svg.append(
-        s("polygon", { class: "band", points: pts([...top, ...bottom.slice().reverse()]) }),
-        s("polyline", { class: "edge max", points: pts(top) }),
-        s("polyline", { class: "edge min", points: pts(bottom) }),
-      );
-    }
-    piece.forEach((r, j) => {
-      const g = s("g", { class: "point" },
-        s("circle", { cx: xs[j], cy: yOf(r.max), r: 2.5 }),
-        s("title", {}, `retry ${r.retry}: ${duration(r.min)} to ${duration(r.max)}`));
-      svg.append(g);
+  // A long schedule (hundreds of retries) on a linear axis squashes the rise into
+  // its first pixels: beyond 40 retries the axis is logarithmic in the retry number.
+  const log = rows.length > 40;
+  const step = plotW / Math.max(rows.length, 1);
+  const xOf = log
+    ? (i) => M.left + 8 + ((plotW - 16) * Math.log(i + 1)) / Math.log(rows.length)
+    : (i) => M.left + step * (i + 0.5);
+  const yOf = (v) => M.top + plotH * (1 - Math.min(v, max) / max);
+  const pts = (list) => list.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ");
+  // One retry is a short flat band, so it does not vanish into a line.
+  const half = rows.length === 1 ? Math.min(step * 0.3, 14) : 0;
+  const edge = (v) => (half ? [[xOf(0) - half, yOf(v(rows[0]))], [xOf(0) + half, yOf(v(rows[0]))]] : rows.map((r, i) => [xOf(i), yOf(v(r))]));
+  const top = edge((r) => r.max);
+  const bottom = edge((r) => r.min);
+  svg.append(
+    s("polygon", { class: "band", points: pts([...top, ...bottom.slice().reverse()]) }),
+    s("polyline", { class: "edge max", points: pts(top) }),
+    s("polyline", { class: "edge min", points: pts(bottom) }),
+  );
+  if (ref.length > 1) {
+    svg.append(s("polyline", { class: "reference", points: pts(ref.map((v, i) => [xOf(i), yOf(v)])) }));
+  }
+  if (!log) {
+    rows.forEach((r, i) => {
+      svg.append(s("g", { class: "point" },
+        s("rect", { class: "hit", x: xOf(i) - step / 2, y: M.top, width: step, height: plotH }),
+        s("circle", { cx: xOf(i), cy: yOf(r.max), r: 2.5 }),
+        s("title", {}, `retry ${r.retry}: ${duration(r.min)} to ${duration(r.max)}`)));
     });
-    offset += piece.length;
   }
-  if (omitted > 0 && gapAfter >= 0) {
-    const x = M.left + step * (gapAfter + 1.5);
-    svg.append(
-      s("line", { class: "gap", x1: x, x2: x, y1: M.top, y2: M.top + plotH }),
-      s("text", { class: "tick", x, y: M.top + 12, "text-anchor": "middle" }, `+${omitted}`),
-    );
+  const every = Math.max(1, Math.ceil(rows.length / Math.max(2, Math.floor(plotW / 44))));
+  const ticks = log
+    ? [0, 9, 99, 999, 9999].filter((i) => i < rows.length - 1).concat([rows.length - 1])
+    : rows.map((_, i) => i).filter((i) => i % every === 0);
+  for (const i of ticks) {
+    svg.append(s("text", { class: "tick", x: xOf(i), y: height - 6, "text-anchor": "middle" }, `#${rows[i].retry}`));
   }
-  const every = Math.max(1, Math.ceil(rows.length / Math.max(2, Math.floor(plotW / 36))));
-  rows.forEach((r, i) => {
-    if (i % every === 0 || i === rows.length - 1) {
-      svg.append(s("text", { class: "tick", x: xOf(i), y: height - 6, "text-anchor": "middle" }, `#${r.retry}`));
-    }
-  });
   svg.append(s("line", { class: "axis", x1: M.left, x2: width - M.right, y1: M.top + plotH, y2: M.top + plotH }));
   return svg;
 }

@@ -27,10 +27,10 @@ function build(el, attrs, children) {
 
 /// Appends children: strings and numbers as text, nodes as they are, arrays flattened,
 /// null / false / undefined skipped.
-export function append(parent, children) {
+export function append(parent, ...children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    if (Array.isArray(child)) append(parent, child);
+    if (Array.isArray(child)) append(parent, ...child);
     else if (child instanceof Node) parent.appendChild(child);
     else parent.appendChild(document.createTextNode(String(child)));
   }

@@ -4,6 +4,10 @@
 //! no inline script (the pages have none; data reaches the DOM as text, never as
 //! markup), no third-party origin, no plugin, and no framing by another site
 //! (clickjacking a "purge" button).
+//!
+//! The referrer policy is `same-origin`, not `no-referrer`: under `no-referrer` a
+//! browser sends `Origin: null` with a form's POST (the login form's), which the API's
+//! cross-site check rightly refuses. Other sites still never see a dashboard URL.
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
@@ -19,15 +23,20 @@ const HEADERS: &[(&str, &str)] = &[
     ("content-security-policy", CONTENT_SECURITY_POLICY),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
+    ("referrer-policy", "same-origin"),
     ("cross-origin-opener-policy", "same-origin"),
     ("cross-origin-resource-policy", "same-origin"),
 ];
 
-/// Middleware: adds the security headers to an answer that does not set them itself.
-/// Also for other pages under `/ui` (the login form), so every page has the same rules.
+/// Middleware: adds the security headers to every answer under `/ui` (the pages, the
+/// assets, the login form, and the redirects and refusals of the token check) that
+/// does not set them itself. The JSON API's answers are left as they are.
 pub(crate) async fn secure(request: Request, next: Next) -> Response {
+    let dashboard = request.uri().path() == "/ui" || request.uri().path().starts_with("/ui/");
     let mut response = next.run(request).await;
+    if !dashboard {
+        return response;
+    }
     let headers = response.headers_mut();
     for (name, value) in HEADERS {
         let name = HeaderName::from_static(name);

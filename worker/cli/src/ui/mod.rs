@@ -36,12 +36,14 @@ const SCREENS: &[&str] = &[
     "/ui/policy",
 ];
 
-/// The dashboard's routes: the screens and `/ui/assets/*`, each answer with the
-/// security headers. Merged into the API's router, so the API's token rules apply.
+/// The dashboard's routes: the screens and `/ui/assets/*`. Merged into the API's
+/// router, so the API's token rules apply; [`secure`] is layered over the whole
+/// router and adds the security headers to every answer under `/ui` (the login form's
+/// too).
 pub(crate) fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let mut router = Router::new().route("/ui/assets/{*file}", get(assets::serve));
     for path in SCREENS {
         router = router.route(path, get(assets::shell));
     }
-    router.layer(axum::middleware::from_fn(secure))
+    router
 }

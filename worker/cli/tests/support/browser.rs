@@ -313,7 +313,8 @@ impl Browser {
     pub async fn screenshot(&self, name: &str) -> Result<()> {
         let size = self
             .script(
-                "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];",
+                "window.scrollTo(0, 0); \
+                 return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];",
                 json!([]),
             )
             .await?;

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod daemon;
 pub mod downstream;
 pub mod media;
+pub mod scripted;
 pub mod ui;
 
 use std::time::Duration;

@@ -70,7 +70,18 @@ pub async fn tour(
             browser
                 .screenshot(&format!("{prefix}-{name}-{label}"))
                 .await?;
-            pages.push((browser.text().await?, browser.html().await?));
+            let text = browser.text().await?;
+            for junk in ["undefined", "NaN", "[object Object]"] {
+                assert!(
+                    !text.contains(junk),
+                    "{path} at {label} width shows {junk}:\n{text}"
+                );
+            }
+            assert!(
+                !text.lines().any(|l| l.trim() == "null"),
+                "{path} at {label} width shows null:\n{text}"
+            );
+            pages.push((text, browser.html().await?));
         }
     }
     browser.resize(DESKTOP).await?;
@@ -93,4 +104,24 @@ pub async fn enqueue(client: &reqwest::Client, api: &str, job: Value) -> Result<
     body["id"]
         .as_u64()
         .ok_or_else(|| anyhow::anyhow!("no id in {body}"))
+}
+
+/// Serves, on another loopback port (another origin, the same site), a page with a
+/// form that posts to `target` as a foreign site would: a text/plain body shaped like
+/// JSON, so only the daemon's `Origin` check stands in its way. Returns the page's URL.
+pub async fn foreign_page(target: &str) -> String {
+    let html = format!(
+        "<!doctype html><title>elsewhere</title>\
+         <form method=post action=\"{target}\" enctype=text/plain>\
+         <input type=hidden name='{{\"reason\":\"from elsewhere' value='\"}}'>\
+         <button id=go type=submit>Win a prize</button></form>"
+    );
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    format!("{}/", super::serve(router).await)
 }

@@ -10,12 +10,22 @@ export async function requeueDead(selector, dry) {
   return { count: answer.requeued, first_ids: [] };
 }
 
-/// Cancels live jobs of `state`: `{ids}`, `{filter}` or `{all: true}`.
+/// Cancels live jobs of `state`: `{ids}`, `{filter}` or `{all: true}`. The API bounds
+/// the work of one request (`more`, `next`); a filter is followed to its end.
 export async function cancelJobs(selector, dry, state) {
   const body = selector.ids ? { ids: selector.ids } : { filter: { ...(selector.filter || {}), state } };
-  const answer = await send("POST", "/v1/jobs/cancel", { ...body, dry_run: dry });
-  if (dry) return answer.would_cancel ?? answer;
-  return { count: answer.cancelled ?? answer.count, first_ids: [] };
+  if (dry) {
+    const answer = await send("POST", "/v1/jobs/cancel", { ...body, dry_run: true });
+    return { ...answer.would_cancel, more: answer.more };
+  }
+  let count = 0;
+  let cursor;
+  for (;;) {
+    const answer = await send("POST", "/v1/jobs/cancel", cursor ? { ...body, cursor } : body);
+    count += answer.cancelled + answer.marked;
+    if (!answer.more || !answer.next || selector.ids) return { count, first_ids: [] };
+    cursor = answer.next;
+  }
 }
 
 /// Deletes dead letters one by one; returns how many were deleted (a job gone in the

@@ -13,7 +13,7 @@ export function breakerBadge(view) {
   const badge = h("span", { class: ["badge", `breaker-${state}`], "data-breaker": state });
   if (state === "open") {
     badge.append("OPEN");
-    const probe = millis(view.probe_at_ms ?? view.next_probe_at_ms ?? view.next_probe_at);
+    const probe = probeAt(view);
     if (Number.isFinite(probe)) {
       badge.append(" · probe ", h("span", { "data-rel": probe, "data-past": "due now" }, ""));
     }
@@ -23,6 +23,23 @@ export function breakerBadge(view) {
     badge.append("closed");
   }
   return badge;
+}
+
+/// When the next probe may start, in this browser's clock: from the server's
+/// `probe_in_secs` (immune to a skewed clock here) when given, else `probe_at_ms`.
+export function probeAt(view) {
+  if (typeof view.probe_in_secs === "number") return (view.fetched_at ?? Date.now()) + view.probe_in_secs * 1000;
+  return millis(view.probe_at_ms);
+}
+
+/// The last reload failure of a policy answer as text ("line 3, column 5: ..."), or null.
+export function reloadError(policy) {
+  const e = policy && policy.last_reload_error;
+  if (e && typeof e === "object") {
+    const where = e.line ? `line ${e.line}${e.column ? `, column ${e.column}` : ""}: ` : "";
+    return where + e.message;
+  }
+  return (policy && policy.last_error) || null;
 }
 
 /// A job state as a badge.

@@ -3,7 +3,7 @@
 // status, message and the delay the policy chose before the next one.
 
 import { ApiError, canChange, getOptional, send } from "../api.js";
-import { h, replace, section } from "../dom.js";
+import { append, h, replace, section } from "../dom.js";
 import { clock, count, duration, millis } from "../format.js";
 import { attempt, confirmAction, toast } from "../dialog.js";
 import * as live from "../live.js";
@@ -48,7 +48,7 @@ export function mount(main, { id }) {
   const errorBox = h("div");
   const timelineBox = h("div");
   const payloadBox = h("pre", { class: "code", id: "payload", tabindex: "0" });
-  main.append(head,
+  append(main, head,
     h("div", { class: "grid-2 detail" },
       section("Job", {}, factsBox, errorBox),
       section("Payload", {}, h("p", { class: "hint" }, "As the API shows it: secret headers and query parameters read ***."), payloadBox)),

@@ -4,7 +4,7 @@
 // jobs it will touch.
 
 import { canChange, get, getOptional, query } from "../api.js";
-import { field, h, replace, uid } from "../dom.js";
+import { append, field, h, replace, uid } from "../dom.js";
 import { clip, count, millis, plural } from "../format.js";
 import { navigate } from "../nav.js";
 import { attempt, confirmAction, toast } from "../dialog.js";
@@ -73,7 +73,7 @@ export function mount(main, { query: q }) {
 
   const tableBox = h("div", { class: "table-wrap", id: "jobs-table" });
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
-  main.append(pageHead("Jobs"), tabs, form, bulk, tableBox, pager);
+  append(main, pageHead("Jobs"), tabs, form, bulk, tableBox, pager);
 
   function syncSelection() {
     if (!admin) return;
@@ -107,7 +107,7 @@ export function mount(main, { query: q }) {
     const yes = await confirmAction({
       title: `${verb} ${plural(dry.count, "job")}?`,
       body: [
-        h("p", {}, `This will ${verb.toLowerCase()} `, h("strong", { id: "confirm-count", "data-count": dry.count }, plural(dry.count, `${f.state} job`)), ` ${label}.`),
+        h("p", {}, `This will ${verb.toLowerCase()} `, dry.more ? "at least " : null, h("strong", { id: "confirm-count", "data-count": dry.count }, plural(dry.count, `${f.state} job`)), ` ${label}.`),
         dry.first_ids && dry.first_ids.length ? h("p", { class: "hint" }, `First: ${dry.first_ids.join(", ")}${dry.count > dry.first_ids.length ? ", …" : ""}`) : null,
         f.state === "dead"
           ? h("p", { class: "hint" }, "Requeued jobs start again with their attempts reset.")

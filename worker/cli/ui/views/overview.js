@@ -2,10 +2,10 @@
 // queue's breaker, and the policy in force.
 
 import { get, getOptional } from "../api.js";
-import { h, replace, section } from "../dom.js";
+import { append, h, replace, section } from "../dom.js";
 import { clock, count, millis, relative } from "../format.js";
 import { stackedBars } from "../chart.js";
-import { breakerBadge, changed, countCell, empty, pageHead, pausedBadge, STATES, widthOf } from "./common.js";
+import { breakerBadge, changed, reloadError, countCell, empty, pageHead, pausedBadge, STATES, widthOf } from "./common.js";
 import { history } from "./history.js";
 
 const COUNTED = [...STATES, "completed"];
@@ -45,7 +45,7 @@ function policyPanel(policy) {
     ["Fingerprint", policy.fingerprint || "–"],
     ["Loaded", policy.loaded_at ? `${clock(policy.loaded_at)} (${relative(policy.loaded_at)})` : "–"],
   ];
-  const error = policy.last_error || policy.last_reload_error;
+  const error = reloadError(policy);
   return [
     h("dl", { class: "facts" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", { class: k === "Fingerprint" ? "mono" : null }, v)])),
     error
@@ -63,7 +63,7 @@ export function mount(main) {
   const chartSummary = h("p", { class: "hint" });
   const queuesBox = h("div");
   const policyBox = h("div", { id: "policy" });
-  main.append(
+  append(main, 
     pageHead("Overview", updated),
     tileBox,
     h("div", { class: "grid-2" },

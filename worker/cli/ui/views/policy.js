@@ -4,45 +4,66 @@
 // in its sandbox and charted here, and never applied.
 
 import { getOptional, send } from "../api.js";
-import { field, h, replace, section, uid } from "../dom.js";
-import { clock, duration, parseDuration, plural } from "../format.js";
-import { delayBand } from "../chart.js";
+import { append, field, h, replace, section, uid } from "../dom.js";
+import { clock, count, duration, plural } from "../format.js";
+import { delayBand, legend } from "../chart.js";
 import { attempt } from "../dialog.js";
-import { changed, empty, pageHead, widthOf } from "./common.js";
-
-const span = (sp) => ({ min: parseDuration(sp?.min), max: parseDuration(sp?.max) });
+import { changed, empty, pageHead, reloadError, widthOf } from "./common.js";
 
 function spanText(sp) {
-  const { min, max } = span(sp);
-  return min === max ? duration(max) : `${duration(min)} to ${duration(max)}`;
+  return sp.min_ms === sp.max_ms ? duration(sp.max_ms) : `${duration(sp.min_ms)} to ${duration(sp.max_ms)}`;
 }
 
-/// One class's schedule as a card: facts and the delay chart.
-function classCard(sc, width) {
-  const rows = [...(sc.head || []), ...(sc.tail || [])].map((r) => ({ retry: r.retry, ...span(r.delay) }));
-  const end = sc.end === "never_retried" || sc.max_retries === 0
-    ? "Never retried: buried at the first failure."
-    : `Buried ${spanText(sc.dead_after)} after the first failure${sc.end && sc.end.script_said_dead ? ` (the script ends it at attempt ${sc.end.script_said_dead.attempt})` : ""}.`;
-  return h("article", { class: "class-card", "data-class": sc.class },
+/// What happens to a job of the class in the end.
+function burial(c) {
+  if (c.end === "never_retried" || c.max_retries === 0) return "Never retried: buried at the first failure.";
+  if (c.truncated || !c.buried_after) return `Buried after more than ${duration(c.retries.at(-1)?.cumulative_min_ms ?? 0)} (the first ${count(c.retries.length)} retries are drawn).`;
+  if (c.end === "script_said_dead") return `Buried ${spanText(c.buried_after)} after the first failure: the script ends it at attempt ${c.end_attempt}.`;
+  return `Buried ${spanText(c.buried_after)} after the first failure.`;
+}
+
+/// `value`, and the default beside it when they differ.
+function versus(label, value, fallback, format = String) {
+  const differs = fallback !== undefined && fallback !== value;
+  return h("span", { class: ["value", differs ? "differs" : null] },
+    h("span", { class: "muted" }, `${label} `), format(value),
+    differs ? h("span", { class: "default" }, ` (default ${format(fallback)})`) : null);
+}
+
+/// One class as a card: its values against the default's, the delay chart, burial.
+function classCard(name, c, d, width) {
+  const rows = c.retries.map((r) => ({ retry: r.attempt, min: r.min_ms, max: r.max_ms }));
+  const sameCurve = d && JSON.stringify(d.retries.slice(0, rows.length)) === JSON.stringify(c.retries);
+  return h("article", { class: "class-card", "data-class": name },
     h("div", { class: "card-head" },
-      h("h3", {}, h("span", { class: "chip" }, sc.class)),
-      h("span", { class: "muted" }, `${plural(sc.max_retries, "retry", "retries")}${sc.counts_toward_breaker ? " · counts toward the breaker" : ""}`)),
+      h("h3", {}, h("span", { class: "chip" }, name)),
+      h("span", { class: "muted" }, c.counts_toward_breaker ? "counts toward the breaker" : "does not count toward the breaker")),
+    h("p", { class: "values" },
+      versus("base", c.base_ms, d?.base_ms, duration), " · ",
+      versus("cap", c.cap_ms, d?.cap_ms, duration), " · ",
+      versus("retries", c.max_retries, d?.max_retries, count), " · ",
+      versus("jitter", c.jitter, d?.jitter),
+      d ? null : h("span", { class: "muted" }, " · a class of this policy's own")),
     rows.length
       ? delayBand({
         width,
         rows,
-        gapAfter: (sc.head || []).length - 1,
-        omitted: sc.omitted || 0,
-        label: `Delay before each retry of ${sc.class}: ${rows.map((r) => `retry ${r.retry} ${duration(r.min)} to ${duration(r.max)}`).join("; ")}`,
+        reference: d && !sameCurve ? d.retries.map((r) => r.max_ms) : null,
+        label: `Delay before each retry of ${name}: ${rows.slice(0, 12).map((r) => `retry ${r.retry} ${duration(r.min)} to ${duration(r.max)}`).join("; ")}${rows.length > 12 ? "; …" : ""}`,
       })
       : null,
-    h("p", { class: "bury", "data-bury": sc.class }, end));
+    h("p", { class: "bury", "data-bury": name }, burial(c)));
 }
 
-function schedules(list, box) {
-  if (!list || list.length === 0) return empty("No class is declared.");
-  const width = Math.max(220, Math.min(560, widthOf(box) < 700 ? widthOf(box) - 28 : (widthOf(box) - 60) / 2));
-  return h("div", { class: "class-grid" }, list.map((sc) => classCard(sc, width)));
+function classGrid(shape, defaults, box) {
+  const names = Object.keys(shape?.classes || {});
+  if (names.length === 0) return empty("No class is declared.");
+  const full = widthOf(box);
+  const width = Math.max(220, Math.min(600, full < 760 ? full - 30 : (full - 16) / 2 - 30));
+  return [
+    legend([{ label: "jitter band (each delay is drawn inside it)", cls: "band" }, { label: "the default's longest delay", cls: "reference" }]),
+    h("div", { class: "class-grid" }, names.map((n) => classCard(n, shape.classes[n], defaults?.classes?.[n], width))),
+  ];
 }
 
 /// The values that differ from the defaults, and every value behind a disclosure.
@@ -51,7 +72,7 @@ function settingsPanel(settings) {
   const differ = settings.filter((r) => r.differs);
   return [
     differ.length ? settingsTable(differ) : h("p", { class: "hint" }, "Every value is the built-in default."),
-    h("details", { class: "all-values" }, h("summary", {}, `All ${settings.length} values`), settingsTable(settings)),
+    h("details", { class: "all-values" }, h("summary", {}, `All ${settings.length} values, with their defaults and bounds`), settingsTable(settings)),
   ];
 }
 
@@ -60,7 +81,7 @@ function settingsTable(settings) {
     h("thead", {}, h("tr", {}, ["Key", "In force", "Default", "Bounds"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, settings.map((row) => h("tr", { class: row.differs ? "differs" : null },
       h("th", { scope: "row", class: "mono" }, row.key),
-      h("td", { class: "mono" }, row.value, row.differs ? h("span", { class: "badge neutral" }, "changed") : null),
+      h("td", { class: "mono" }, row.value),
       h("td", { class: "mono muted" }, row.default),
       h("td", { class: "muted" }, row.bounds))))));
 }
@@ -70,28 +91,25 @@ function lineOf(text, line) {
   return text.split("\n")[line - 1] ?? "";
 }
 
-function report(answer, script, box) {
+function report(answer, script, defaults, box) {
   const errors = answer.errors || [];
-  const warnings = answer.warnings || [];
   const parts = [];
-  if (answer.ok && errors.length === 0) {
+  if (answer.ok) {
     parts.push(h("p", { class: "callout ok", id: "draft-ok" }, "The draft is valid. It was checked in the sandbox and not applied: save it to the policy file to use it."));
   } else {
     parts.push(h("div", { class: "callout error", id: "draft-errors" },
       h("strong", {}, `The draft has ${plural(errors.length, "error")}:`),
       h("ul", {}, errors.map((e) => h("li", { "data-line": e.line ?? "" },
-        e.line ? h("span", { class: "where" }, `line ${e.line}${e.column ? `, column ${e.column}` : ""}: `) : null,
+        e.line ? h("span", { class: "where" }, `Line ${e.line}${e.column ? `, column ${e.column}` : ""}: `) : null,
         e.message,
         e.line ? h("pre", { class: "code excerpt" }, `${String(e.line).padStart(4)} | ${lineOf(script, e.line)}${e.column ? `\n       ${" ".repeat(Math.max(0, e.column - 1))}^` : ""}`) : null)))));
   }
-  if (warnings.length) {
-    parts.push(h("div", { class: "callout warn" }, h("strong", {}, "Warnings:"),
-      h("ul", {}, warnings.map((w) => h("li", {}, typeof w === "string" ? w : w.message)))));
+  if ((answer.warnings || []).length) {
+    parts.push(h("div", { class: "callout warn" }, h("strong", {}, "Warnings:"), h("ul", {}, answer.warnings.map((w) => h("li", {}, w)))));
   }
-  const classes = answer.classes ?? answer.report?.schedules ?? answer.schedules;
-  if (classes && classes.length) parts.push(h("h3", {}, "The draft's retry schedules"), schedules(classes, box));
-  const settings = answer.settings ?? answer.report?.settings;
-  if (settings && settings.length) parts.push(h("h3", {}, "The draft against the defaults"), settingsPanel(settings));
+  if (answer.ok && answer.classes) {
+    parts.push(h("h3", {}, "What the draft would do"), classGrid(answer, defaults, box));
+  }
   return parts;
 }
 
@@ -100,7 +118,7 @@ export function mount(main) {
   const classesBox = h("div", { id: "policy-classes" });
   const settingsBox = h("div");
   const draft = h("textarea", {
-    id: uid("draft"), name: "script", rows: 12, spellcheck: "false", autocapitalize: "off", autocomplete: "off",
+    id: uid("draft"), name: "script", rows: 10, spellcheck: "false", autocapitalize: "off", autocomplete: "off",
     placeholder: '#{\n    classes: #{\n        not_found: #{ base: "1m", cap: "30m", max_retries: 24 },\n    },\n}',
   });
   const checkButton = h("button", { type: "submit", class: "primary", id: "check-draft" }, "Check draft");
@@ -108,13 +126,14 @@ export function mount(main) {
   const form = h("form", { class: "draft" },
     field("Draft policy script (Rhai)", draft, "Checked by the daemon in its sandbox; never saved or applied."),
     h("div", { class: "button-row" }, checkButton));
-  main.append(
+  append(main, 
     pageHead("Policy"),
     section("In force", {}, factsBox),
-    section("Retry schedules", {}, h("p", { class: "hint" }, "The delay before each retry; the band is the jitter's range (each delay is drawn inside it)."), classesBox),
-    section("Values against the defaults", {}, settingsBox),
+    section("Retry schedules", {}, h("p", { class: "hint" }, "The delay before each retry of each class, and when a job is buried."), classesBox),
     section("Try a draft", { id: "draft" }, form, result),
+    section("Values against the defaults", {}, settingsBox),
   );
+  let defaults = null;
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const script = draft.value;
@@ -122,7 +141,7 @@ export function mount(main) {
     replace(result, h("p", { class: "muted" }, "Checking…"));
     const answer = await attempt(() => send("POST", "/v1/policy/check", { script }));
     checkButton.disabled = false;
-    replace(result, answer ? report(answer, script, result) : null);
+    replace(result, answer ? report(answer, script, defaults, result) : null);
   });
   const memo = {};
 
@@ -132,18 +151,22 @@ export function mount(main) {
       replace(factsBox, empty("The policy is not available."));
       return;
     }
+    defaults = policy.defaults;
     const width = widthOf(classesBox);
-    if (changed(memo, "facts", [policy.version, policy.origin, policy.source, policy.fingerprint, policy.loaded_at, policy.last_error])) {
-      const error = policy.last_error || policy.last_reload_error;
+    const error = reloadError(policy);
+    if (changed(memo, "facts", [policy.version, policy.source, policy.fingerprint, policy.loaded_at, error])) {
       replace(factsBox,
         h("dl", { class: "facts" },
-          [["Version", String(policy.version)], ["Source", policy.source || policy.origin], ["Fingerprint", policy.fingerprint], ["Loaded", clock(policy.loaded_at)]]
-            .map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "–")])),
-        error ? h("div", { class: "callout error" }, h("strong", {}, "Last reload failed: "), error) : null);
+          [["Version", String(policy.version)], ["Source", policy.source ?? policy.origin], ["Fingerprint", policy.fingerprint], ["Loaded", clock(policy.loaded_at)]]
+            .map(([k, v]) => [h("dt", {}, k), h("dd", { class: k === "Fingerprint" ? "mono" : null }, v ?? "–")])),
+        error
+          ? h("div", { class: "callout error", id: "reload-error" }, h("strong", {}, "The last reload failed: "), error,
+            h("p", { class: "hint" }, `Version ${policy.version} stays in force until the file is fixed.`))
+          : null);
     }
-    const rep = policy.report || {};
-    if (changed(memo, "classes", [rep.schedules, width])) replace(classesBox, schedules(rep.schedules, classesBox));
-    if (changed(memo, "settings", rep.settings)) replace(settingsBox, settingsPanel(rep.settings));
+    // The answer holds the policy's shape at its top level: `classes` and the rest.
+    if (changed(memo, "classes", [policy.classes, width])) replace(classesBox, classGrid(policy, policy.defaults, classesBox));
+    if (changed(memo, "settings", policy.report?.settings)) replace(settingsBox, settingsPanel(policy.report?.settings));
   }
   return { title: "Policy", refresh };
 }

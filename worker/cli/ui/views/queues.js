@@ -3,7 +3,7 @@
 // refresh never wipes what someone is typing.
 
 import { canChange, get, send } from "../api.js";
-import { field, h, replace, uid } from "../dom.js";
+import { append, field, h, replace, uid } from "../dom.js";
 import { clock, count, millis } from "../format.js";
 import { attempt, toast } from "../dialog.js";
 import * as live from "../live.js";
@@ -67,7 +67,7 @@ function card(name, admin) {
 export function mount(main) {
   const admin = canChange();
   const list = h("div", { class: "cards", id: "queue-cards" });
-  main.append(pageHead("Queues"), list);
+  append(main, pageHead("Queues"), list);
   const cards = new Map();
   const memo = {};
 
