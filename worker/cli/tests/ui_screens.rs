@@ -20,39 +20,43 @@ const SECRET: &str = "plex-token-5f3a9c71";
 
 const POLICY: &str = r#"#{ classes: #{ not_found: #{ base: "1h", cap: "2h", max_retries: 3 } } }"#;
 
-/// A daemon whose jobs sit still: completed, waiting an hour, retrying in an hour, dead.
-async fn settled_daemon(media: &Media, client: &reqwest::Client) -> Result<(Daemon, u64, u64)> {
+/// Two queues whose jobs sit still: completed, waiting an hour, retrying in an hour,
+/// dead. Returns the daemon and the ids of a waiting job carrying the secret, a dead
+/// one carrying it, and a retrying one.
+async fn settled_daemon(media: &Media, client: &reqwest::Client) -> Result<(Daemon, [u64; 3])> {
     let dir = tempfile::tempdir()?;
     let policy = dir.path().join("policy.rhai");
     std::fs::write(&policy, POLICY)?;
     let daemon = Daemon::start_in(
         dir,
         &format!(
-            "policy_file = {policy:?}\n[worker]\nconcurrency = 4\n[http]\nallowed_bases = [\"{}\"]\n",
+            "policy_file = {policy:?}\n[worker]\nqueue = \"media\"\nconcurrency = 4\n\
+             [queues.media]\n[queues.mail]\nconcurrency = 2\n\
+             [http]\nallowed_bases = [\"{}\"]\n",
             media.base
         ),
     );
     let api = daemon.url.clone();
     let b = &media.base;
-    for i in 0..3 {
+    let job = |queue: &str, path: String| json!({"kind": "http", "queue": queue, "payload": {"url": format!("{b}{path}")}});
+    for i in 0..12 {
         enqueue(
             client,
             &api,
-            json!({"kind": "http", "payload": {"url": format!("{b}/ok/{i}")}}),
+            job(
+                if i % 3 == 0 { "mail" } else { "media" },
+                format!("/ok/{i}"),
+            ),
         )
         .await?;
     }
-    for i in 0..2 {
+    let mut retrying = 0;
+    for i in 0..3 {
+        retrying = enqueue(client, &api, job("media", format!("/missing/{i}"))).await?;
         enqueue(
             client,
             &api,
-            json!({"kind": "http", "payload": {"url": format!("{b}/missing/{i}")}}),
-        )
-        .await?;
-        enqueue(
-            client,
-            &api,
-            json!({"kind": "http", "payload": {"url": format!("{b}/bad/{i}")}}),
+            job(if i == 0 { "mail" } else { "media" }, format!("/bad/{i}")),
         )
         .await?;
     }
@@ -79,15 +83,15 @@ async fn settled_daemon(media: &Media, client: &reqwest::Client) -> Result<(Daem
     .await?;
     eventually(Duration::from_secs(30), async || {
         let t = daemon.stats(client).await["total"].clone();
-        (t["completed"] == 3
+        (t["completed"] == 12
             && t["waiting"] == 1
-            && t["retrying"] == 2
-            && t["dead"] == 3
+            && t["retrying"] == 3
+            && t["dead"] == 4
             && t["running"] == 0)
             .then_some(())
     })
     .await;
-    Ok((daemon, waiting, dead))
+    Ok((daemon, [waiting, dead, retrying]))
 }
 
 /// The number shown in the element `css`, separators removed.
@@ -114,7 +118,7 @@ async fn every_screen_renders_counts_match_the_api_and_no_secret_shows() -> Resu
     };
     let media = Media::start().await;
     let client = support::api_client();
-    let (daemon, waiting, dead) = settled_daemon(&media, &client).await?;
+    let (daemon, [waiting, dead, retrying]) = settled_daemon(&media, &client).await?;
     let api = daemon.url.clone();
 
     // The overview's counts are the API's, queue by queue and in total.
@@ -130,12 +134,15 @@ async fn every_screen_renders_counts_match_the_api_and_no_secret_shows() -> Resu
         }
     }
     let badge = browser
-        .script("return document.querySelector('tr[data-queue=default] [data-breaker]').dataset.breaker;", json!([]))
+        .script(
+            "return Array.from(document.querySelectorAll('tr[data-queue] [data-breaker]')).map(b => b.dataset.breaker);",
+            json!([]),
+        )
         .await?;
-    assert_eq!(badge, "closed");
+    assert_eq!(badge, json!(["closed", "closed"]), "a badge per queue");
 
     // Every screen, both widths; then the lists and details that hold the secret.
-    let mut pages = tour(&browser, &api, "screens", Some(waiting)).await?;
+    let mut pages = tour(&browser, &api, "screens", Some(retrying)).await?;
     for path in [
         "/ui/jobs?state=waiting".to_owned(),
         "/ui/jobs?state=dead".to_owned(),

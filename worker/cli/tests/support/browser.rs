@@ -65,6 +65,7 @@ impl Browser {
     }
 
     async fn launch(driver: &std::path::Path, chromium: &std::path::Path) -> Result<Browser> {
+        let profile = tempfile::tempdir()?;
         let mut child = Command::new(driver)
             .arg("--port=0")
             .stdout(Stdio::piped())
@@ -84,11 +85,12 @@ impl Browser {
                 }
             }
         });
-        let port = rx
-            .recv_timeout(Duration::from_secs(20))
-            .context("chromedriver did not say its port")?;
+        let Ok(port) = rx.recv_timeout(Duration::from_secs(20)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("chromedriver did not say its port");
+        };
         let base = format!("http://127.0.0.1:{port}");
-        let profile = tempfile::tempdir()?;
         let http = super::api_client();
         let args = [
             "--headless",

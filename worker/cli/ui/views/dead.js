@@ -34,13 +34,13 @@ export function mount(main) {
   const scope = h("p", { class: "hint" });
   const ageInput = h("input", { id: uid("age"), name: "older_than", value: "7d", size: 8, autocomplete: "off", pattern: "\\s*\\d+.*" });
   const purgeForm = h("form", { class: "inline-form", id: "purge-form" },
-    field("Older than", ageInput, "e.g. 7d, 12h, 30m; 0s purges all"),
+    field("Older than", ageInput),
     h("button", { type: "submit", class: "danger" }, "Purge…"));
   append(main, 
-    pageHead("Dead letters", total),
+    pageHead("Dead letters", total, h("a", { href: "/ui/jobs?state=dead", class: "button" }, "List them")),
     h("div", { class: "grid-2" },
       section("By class", {}, classBox),
-      admin ? section("Purge", {}, h("p", { class: "hint" }, "Deletes dead letters that died before the given age, for good."), purgeForm) : null),
+      admin ? section("Purge", {}, h("p", { class: "hint" }, "Deletes dead letters that died longer ago than the given age (7d, 12h, 30m; 0s: all), for good. A dry run counts them first."), purgeForm) : null),
     section("By message", {}, messageBox, scope),
   );
   const memo = {};
