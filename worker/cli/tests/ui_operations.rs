@@ -1,7 +1,7 @@
 //! Changing things from the dashboard, checked where it matters: a bulk requeue of one
 //! class moves exactly as many jobs as its confirmation said (counted through the
 //! API); pausing a queue from its card stops requests at the downstream until it is
-//! resumed from the card; a draft policy with an error shows the error at its line and
+//! resumed from the card; a cancel of selected jobs cancels exactly those; a draft policy with an error shows the error at its line and
 //! a valid one its schedules, with nothing applied; and a page of another origin in the
 //! same browser cannot pause the queue of this open (loopback, no token) daemon.
 //!
@@ -211,14 +211,83 @@ async fn changes_from_the_pages_do_what_they_said_and_a_foreign_page_changes_not
         "a queue paused from the page delivered a job"
     );
 
-    // Screenshots of every screen with a paused queue; then resume from the page.
+    // Cancel two of the three waiting jobs, selected on the page: exactly those two die.
+    let dead_before = total(&client, &daemon).await["dead"]
+        .as_u64()
+        .expect("a count");
+    open(&browser, &api, "/ui/jobs?state=waiting").await?;
+    browser
+        .wait_for_element("tr[data-job] input[data-id]", SHOWN)
+        .await?;
+    let ids = browser
+        .script("return Array.from(document.querySelectorAll('input[data-id]')).slice(0, 2).map(b => Number(b.dataset.id));", json!([]))
+        .await?;
+    for id in ids.as_array().expect("ids") {
+        browser.click(&format!("input[data-id=\"{id}\"]")).await?;
+    }
+    assert_eq!(confirm_count(&browser, "#bulk-selected").await?, 2);
+    browser
+        .wait_for(
+            "the cancel is reported",
+            "return document.body.innerText.includes('Cancelled 2 jobs');",
+            SHOWN,
+        )
+        .await?;
+    let t = total(&client, &daemon).await;
+    assert_eq!(t["waiting"], 1, "{t}");
+    assert_eq!(t["dead"], dead_before + 2, "{t}");
+    for id in ids.as_array().expect("ids") {
+        let job: Value = client
+            .get(format!("{api}/v1/jobs/{id}"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(job["state"], "dead", "{job}");
+        assert_eq!(job["last_error"]["class"], "cancelled", "{job}");
+    }
+
+    // Screenshots of every screen with a paused queue; then resume from the page: the
+    // job left is delivered.
     tour(&browser, &api, "operations", None).await?;
     open(&browser, &api, "/ui/queues").await?;
     browser
         .click("[data-queue=default] [data-action=resume]")
         .await?;
     eventually(Duration::from_secs(20), async || {
-        (media.requests() >= quiet + 3).then_some(())
+        (media.requests() >= quiet + 1).then_some(())
+    })
+    .await;
+
+    // A run-time rate limit from the card, then none.
+    let steering = async || daemon.stats(&client).await["queues"]["default"]["steering"].clone();
+    browser
+        .type_into("[data-queue=default] input[name=per_second]", "5")
+        .await?;
+    browser
+        .type_into("[data-queue=default] input[name=burst]", "2")
+        .await?;
+    browser
+        .click("[data-queue=default] [data-action=limit]")
+        .await?;
+    let limited = eventually(SHOWN, async || {
+        let s = steering().await;
+        (s["rate_limit_source"] == "run-time").then_some(s)
+    })
+    .await;
+    assert_eq!(
+        limited["rate_limit"],
+        json!({"per_second": 5.0, "burst": 2}),
+        "{limited}"
+    );
+    browser
+        .wait_for("the card shows the limit", "return document.querySelector('[data-queue=default] [data-fact=\"rate limit\"]').textContent.startsWith('5/s, burst 2');", SHOWN)
+        .await?;
+    browser
+        .click("[data-queue=default] [data-action=limit-off]")
+        .await?;
+    eventually(SHOWN, async || {
+        (steering().await["rate_limit_source"] == "off").then_some(())
     })
     .await;
 

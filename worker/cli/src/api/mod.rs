@@ -94,6 +94,8 @@ pub(crate) struct ServedQueue {
     pub(crate) control: QueueControl,
     /// The queue's own policy (its script's rate limit).
     pub(crate) policy: LivePolicy,
+    /// How many of its jobs run at once.
+    pub(crate) concurrency: usize,
 }
 
 /// What the API serves. Build it from the running workers' parts.
@@ -228,6 +230,7 @@ fn served(worker: &Worker) -> ServedQueue {
         breaker: worker.breaker(),
         control: worker.control(),
         policy: worker.policy(),
+        concurrency: worker.concurrency(),
     }
 }
 
