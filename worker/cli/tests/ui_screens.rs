@@ -1,8 +1,9 @@
 //! The dashboard in a real browser against a real daemon holding jobs in every state:
 //! every screen renders at desktop and phone width without a script error or a CSP
 //! violation, the overview's counts equal `/v1/stats`, no planted secret appears in any
-//! page's text or HTML, markup in a payload stays text, and the pages and assets are
-//! served with their content types and security headers.
+//! page's text or HTML, markup in a payload stays text, the keyboard alone reaches and
+//! opens the screens with a visible focus ring, reduced motion stops the animation,
+//! and the pages and assets are served with their content types and security headers.
 
 mod support;
 
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use support::browser::Browser;
 use support::daemon::{Daemon, eventually};
 use support::media::Media;
-use support::ui::{enqueue, open, tour};
+use support::ui::{SHOWN, enqueue, open, tour};
 
 /// A media server token planted in jobs' headers and URLs; no page may show it.
 const SECRET: &str = "plex-token-5f3a9c71";
@@ -140,6 +141,42 @@ async fn every_screen_renders_counts_match_the_api_and_no_secret_shows() -> Resu
         )
         .await?;
     assert_eq!(badge, json!(["closed", "closed"]), "a badge per queue");
+
+    // The keyboard alone: Tab reaches the skip link first, with a visible focus ring,
+    // then the screens; Enter opens one.
+    const TAB: &str = "\u{E004}";
+    browser.keys(TAB).await?;
+    let focused = browser
+        .script("const e = document.activeElement; return [e.textContent, getComputedStyle(e).outlineStyle];", json!([]))
+        .await?;
+    assert_eq!(focused, json!(["Skip to content", "solid"]));
+    browser.keys(&TAB.repeat(3)).await?;
+    let focused = browser
+        .script("return document.activeElement.textContent;", json!([]))
+        .await?;
+    assert_eq!(focused, "Jobs");
+    browser.keys("\u{E007}").await?;
+    browser
+        .wait_for(
+            "Enter opens the jobs",
+            "return location.pathname === '/ui/jobs' && document.querySelector('[data-tab]');",
+            SHOWN,
+        )
+        .await?;
+    // Reduced motion: the live indicator stops pulsing.
+    let pulse =
+        "return getComputedStyle(document.getElementById('live'), '::before').animationName;";
+    assert_eq!(browser.script(pulse, json!([])).await?, "pulse");
+    browser
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}),
+        )
+        .await?;
+    assert_eq!(browser.script(pulse, json!([])).await?, "none");
+    browser
+        .cdp("Emulation.setEmulatedMedia", json!({"features": []}))
+        .await?;
 
     // Every screen, both widths; then the lists and details that hold the secret.
     let mut pages = tour(&browser, &api, "screens", Some(retrying)).await?;

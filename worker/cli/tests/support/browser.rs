@@ -272,6 +272,28 @@ impl Browser {
         Ok(())
     }
 
+    /// Presses and releases each key of `keys` in turn, as a keyboard would (WebDriver
+    /// key codes: `\u{E004}` is Tab, `\u{E007}` Enter).
+    pub async fn keys(&self, keys: &str) -> Result<()> {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|k| {
+                let k = k.to_string();
+                [
+                    json!({ "type": "keyDown", "value": k }),
+                    json!({ "type": "keyUp", "value": k }),
+                ]
+            })
+            .collect();
+        self.command(
+            "POST",
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The text a person sees on the page.
     pub async fn text(&self) -> Result<String> {
         let v = self
