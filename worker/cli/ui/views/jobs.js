@@ -32,7 +32,7 @@ function href(f, changes = {}) {
 
 function when(job) {
   if (job.state === "dead") return ["died ", h("span", { "data-rel": millis(job.dead_at) })];
-  if (job.state === "running") return ["since ", h("span", { "data-rel": millis(job.attempts?.at(-1)?.started_at ?? job.run_at) })];
+  if (job.state === "running") return ["was due ", h("span", { "data-rel": millis(job.run_at) })];
   return ["due ", h("span", { "data-rel": millis(job.run_at) })];
 }
 
