@@ -83,6 +83,7 @@ async fn a_bulk_cancel_counts_what_it_touches_and_stops_at_its_bound() -> Result
         (json!({}), 422),
         (json!({ "ids": [1], "filter": filter }), 422),
         (json!({ "ids": [] }), 422),
+        (json!({ "ids": [9_223_372_036_854_775_808u64] }), 422),
         (json!({ "ids": (1..=1_001).collect::<Vec<u64>>() }), 422),
         (json!({ "filter": { "state": "dead" } }), 422),
         (json!({ "filter": { "queue": "default" } }), 422),

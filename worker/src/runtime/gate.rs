@@ -47,7 +47,7 @@ impl Runner {
     ) -> Allowed {
         let (admission, transition) = self.breaker.admit(now, cfg);
         if let Some(t) = transition {
-            self.transitioned(&t, cfg, None);
+            self.transitioned(&t, cfg, None, now);
         }
         let (mut limit, probe) = match admission {
             Admission::Open => (free, false),
@@ -110,7 +110,7 @@ impl Runner {
         let before = self.breaker.snapshot().clone();
         let now = self.settings.store.now();
         match self.breaker.record(evidence, probe, now, cfg) {
-            Some(t) => self.transitioned(&t, cfg, class),
+            Some(t) => self.transitioned(&t, cfg, class, now),
             None if *self.breaker.snapshot() != before => self.publish(cfg),
             None => {}
         }
@@ -127,9 +127,15 @@ impl Runner {
         debug_assert!(moved.is_none(), "neutral evidence moved the breaker");
     }
 
-    /// Logs and counts a breaker transition, tells the observers, and publishes the new
-    /// state.
-    fn transitioned(&mut self, t: &Transition, cfg: &BreakerSettings, class: Option<&str>) {
+    /// Logs and counts a breaker transition made at `at`, tells the observers, and
+    /// publishes the new state.
+    fn transitioned(
+        &mut self,
+        t: &Transition,
+        cfg: &BreakerSettings,
+        class: Option<&str>,
+        at: Timestamp,
+    ) {
         match t.to {
             crate::BreakerState::Open => tracing::warn!(
                 queue = %self.settings.queue,
@@ -156,7 +162,7 @@ impl Runner {
             to: t.to,
             reason: &t.reason,
             class,
-            at: self.settings.store.now(),
+            at,
         };
         for observer in &self.settings.observers {
             observer.breaker(&event);

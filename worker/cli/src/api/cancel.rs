@@ -120,6 +120,10 @@ fn selection(
                     ids.len()
                 )));
             }
+            // Ids are documented (and handed out) as int64.
+            if let Some(id) = ids.iter().find(|&&id| i64::try_from(id).is_err()) {
+                return Err(bad(format!("{id} is not a job id")));
+            }
             Ok(Selection::Ids(ids.into_iter().map(JobId::new).collect()))
         }
         (None, Some(f)) => {
