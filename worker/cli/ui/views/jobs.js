@@ -176,11 +176,11 @@ export function mount(main, { query: q }) {
         const error = job.last_error;
         return h("tr", { "data-job": job.id },
           admin ? h("td", { class: "check" }, box) : null,
-          h("td", {}, h("a", { href: `/ui/jobs/${job.id}` }, `#${job.id}`)),
-          h("td", {}, job.queue),
-          h("td", {}, job.kind),
-          h("td", { class: "num" }, count(job.attempt)),
-          h("td", { class: "nowrap" }, when(job)),
+          h("td", { class: "id" }, h("a", { href: `/ui/jobs/${job.id}` }, `#${job.id}`)),
+          h("td", { class: "queue" }, job.queue),
+          h("td", { class: "kind" }, job.kind),
+          h("td", { class: "num attempt" }, count(job.attempt)),
+          h("td", { class: "nowrap when" }, when(job)),
           h("td", { class: "error-cell" }, error
             ? [h("span", { class: "chip" }, error.class), " ", h("span", { title: error.message }, clip(error.message, 90))]
             : h("span", { class: "muted" }, "–")));
