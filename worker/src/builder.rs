@@ -13,7 +13,7 @@ use tenax_core::{DEFAULT_QUEUE, JobStore, MAX_NAME_BYTES};
 use tenax_policies::LivePolicy;
 
 use crate::jitter::Jitter;
-use crate::{Error, Handler, Observer, Result, Worker};
+use crate::{Error, Handler, HealthProbe, Observer, Result, Worker};
 
 /// Jobs run at once unless configured. Default: 16.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -69,6 +69,8 @@ pub(crate) struct Settings {
     pub(crate) concurrency: usize,
     pub(crate) shutdown_grace: Duration,
     pub(crate) jitter: Jitter,
+    /// Asked before a half-open breaker lets a job through; `None`: the job is the probe.
+    pub(crate) probe: Option<Arc<dyn HealthProbe>>,
     /// Told of every outcome and breaker transition.
     pub(crate) observers: Vec<Arc<dyn Observer>>,
 }
@@ -83,6 +85,7 @@ pub struct WorkerBuilder {
     default_timeout: Duration,
     shutdown_grace: Duration,
     jitter: Option<u64>,
+    probe: Option<Arc<dyn HealthProbe>>,
     observers: Vec<Arc<dyn Observer>>,
 }
 
@@ -97,6 +100,7 @@ impl WorkerBuilder {
             default_timeout: DEFAULT_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             jitter: None,
+            probe: None,
             observers: Vec::new(),
         }
     }
@@ -151,6 +155,15 @@ impl WorkerBuilder {
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// Asks `probe` whether the downstream is back before a half-open breaker lets a
+    /// job through: while it fails, the breaker reopens and no job is touched (see
+    /// [`HealthProbe`]). Default: none; the half-open probe is a job.
+    #[must_use]
+    pub fn health_probe(mut self, probe: impl HealthProbe) -> Self {
+        self.probe = Some(Arc::new(probe));
         self
     }
 
@@ -262,6 +275,7 @@ impl WorkerBuilder {
                 concurrency: self.concurrency,
                 shutdown_grace: self.shutdown_grace,
                 jitter,
+                probe: self.probe,
                 observers: self.observers,
             },
             control,

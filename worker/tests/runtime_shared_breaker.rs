@@ -37,8 +37,22 @@ fn worker(
     calls: &Calls,
     concurrency: usize,
 ) -> Worker {
+    Worker::builder(store.clone(), support::policy(POLICY))
+        .handler("t", handler(name, store, down, calls))
+        .concurrency(concurrency)
+        .build()
+        .expect("worker")
+}
+
+/// The handler of [`worker`].
+fn handler(
+    name: &'static str,
+    store: &Arc<ExpiringStore>,
+    down: &Arc<AtomicBool>,
+    calls: &Calls,
+) -> impl tenax_worker::Handler {
     let (down, calls, clock) = (down.clone(), calls.clone(), store.clone());
-    let handler = handler_fn(move |job| {
+    handler_fn(move |job| {
         let down = down.load(Ordering::SeqCst);
         calls.lock().expect("calls").push((name, clock.now()));
         let block = job.payload == b"block";
@@ -54,12 +68,7 @@ fn worker(
                 Ok(())
             }
         }
-    });
-    Worker::builder(store.clone(), support::policy(POLICY))
-        .handler("t", handler)
-        .concurrency(concurrency)
-        .build()
-        .expect("worker")
+    })
 }
 
 fn stored_breaker(store: &dyn JobStore) -> Snapshot {
@@ -231,6 +240,83 @@ async fn the_probe_permit_of_a_worker_that_died_lapses_and_another_probes() -> R
         counts(b_store.as_ref()).completed == 5
     })
     .await;
+    b.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_health_probe_is_asked_once_per_round_in_total_and_a_pass_lets_one_probe_job_through()
+-> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let inner = support::open_store(dir.path(), &support::clock());
+    let a_store = ExpiringStore::new(inner, Duration::from_secs(30), true);
+    let b_store = a_store.peer();
+    let down = Arc::new(AtomicBool::new(true));
+    let calls: Calls = Arc::default();
+    let asked: Calls = Arc::default();
+    let with_probe = |name: &'static str, store: &Arc<ExpiringStore>| {
+        let (flag, asked, clock) = (down.clone(), asked.clone(), store.clone());
+        let probe = tenax_worker::probe_fn(move || {
+            asked.lock().expect("asked").push((name, clock.now()));
+            let down = flag.load(Ordering::SeqCst);
+            async move {
+                if down {
+                    Err(HandlerError::unavailable("still starting"))
+                } else {
+                    Ok(())
+                }
+            }
+        });
+        Worker::builder(store.clone(), support::policy(POLICY))
+            .handler("t", handler(name, store, &down, &calls))
+            .health_probe(probe)
+            .concurrency(4)
+            .build()
+            .expect("worker")
+    };
+    let (a, b) = (with_probe("a", &a_store), with_probe("b", &b_store));
+    let mut view = a.breaker();
+    let (a, b) = (support::start(a), support::start(b));
+    a_store.enqueue_batch((0..20).map(|i| NewJob::new("t", i.to_string())).collect())?;
+    view.wait_for(|v| v.state == BreakerState::Open).await?;
+    let opened = a_store.now();
+    let before = calls.lock().expect("calls").len();
+
+    // Three recovery timeouts: three questions in total, never a job.
+    tokio::time::sleep(Duration::from_secs(3 * 60 + 30)).await;
+    let questions: Vec<_> = asked.lock().expect("asked").clone();
+    assert_eq!(questions.len(), 3, "one question per round: {questions:?}");
+    for (i, q) in questions.iter().enumerate() {
+        let round = q.1.since(opened).as_secs();
+        assert!(
+            (60 * (i as u64 + 1)..60 * (i as u64 + 1) + 2).contains(&round),
+            "question {i} at {round} s"
+        );
+    }
+    assert_eq!(
+        calls.lock().expect("calls").len(),
+        before,
+        "no job while it fails"
+    );
+
+    // Back: the next question passes, one probe job goes, then the queue drains.
+    down.store(false, Ordering::SeqCst);
+    let closed = view.wait_for(|v| v.state == BreakerState::Closed && v.openings > 0);
+    tokio::time::timeout(Duration::from_secs(120), closed)
+        .await
+        .expect("closed after the outage")?;
+    let all = calls.lock().expect("calls").clone();
+    let probe = all[before];
+    let during = all
+        .iter()
+        .filter(|c| c.1 >= probe.1 && c.1.since(probe.1) < Duration::from_secs(1))
+        .count();
+    assert_eq!(during, 1, "one probe job after the passed question");
+    support::until(Duration::from_secs(120), || {
+        counts(a_store.as_ref()).completed == 20
+    })
+    .await;
+    a.stop().await?;
     b.stop().await?;
     Ok(())
 }

@@ -2,17 +2,23 @@
 //!
 //! Connections commit asynchronously by default (see `options.rs`); an enqueue turns
 //! the synchronous commit back on for its own transaction, so it returns only once the
-//! server has flushed it. Jobs without dedup keys, the common case, are one statement:
-//! one round trip and one commit, like the server's own single-row insert. Jobs with
-//! dedup keys take a transaction that locks each key (an advisory lock per queue and
-//! key, in a fixed order), reads the holders, decides in request order as the embedded
-//! store does, and writes.
+//! server has flushed it. Jobs without dedup keys, the common case, go through the
+//! store's committer (`committer.rs`), which merges concurrent calls into one
+//! statement: one round trip and one commit, like the server's own single-row insert.
+//! Jobs with dedup keys, and enqueues with a worker value (a schedule's mark, written
+//! first by compare-and-set: `shared.rs`), take a transaction of their own that locks each key (an
+//! advisory lock per queue and key, in a fixed order), reads the holders, decides in
+//! request order as the embedded store does, and writes; its `NOTIFY` follows the
+//! commit as a statement of its own, so that such enqueues running at once still share
+//! flushes (PostgreSQL serializes notifying commits until they are flushed).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use event_listener::Event;
 use tenax_core::{DedupMode, Enqueued, JobId, NewJob, Result, Timestamp};
+
+use tokio_postgres::types::ToSql;
 
 use crate::db::{Db, Fail, ms};
 use crate::shared::{Put, conflict};
@@ -27,9 +33,9 @@ pub(crate) struct Request {
 const PLAIN: &str = "
 WITH new AS (
     INSERT INTO jobs (id, queue, kind, payload, state, run_at, enqueued_at)
-    SELECT nextval('job_id'), q, k, p, 'pending', r, $5
-    FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[])
-        WITH ORDINALITY AS n (q, k, p, r, i)
+    SELECT nextval('job_id'), q, k, p, 'pending', r, e
+    FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[], $5::bigint[])
+        WITH ORDINALITY AS n (q, k, p, r, e, i)
     ORDER BY i
     RETURNING id, queue),
 counted AS (
@@ -40,58 +46,60 @@ SELECT set_config('synchronous_commit', 'on', true),
        (SELECT count(pg_notify($6, $7 || ' ' || queue))
         FROM (SELECT DISTINCT queue FROM new) q)";
 
+/// `$1` channel, `$2` origin, `$3` the queues that gained jobs.
+const NOTIFY: &str = "SELECT count(pg_notify($1, $2 || ' ' || q)) FROM unnest($3::text[]) AS q";
+
 impl Db {
-    pub(crate) async fn enqueue(self, req: Request, work: Arc<Event>) -> Result<Vec<Enqueued>> {
-        // A worker value rides in a transaction of its own, written first (see
-        // `shared.rs`): the keyed path.
-        let keyed = req.state.is_some() || req.jobs.iter().any(|j| j.dedup().is_some());
-        let out = if keyed {
-            self.enqueue_keyed(&req).await?
-        } else {
-            self.enqueue_plain(&req).await?
-        };
+    /// An enqueue with dedup keys or a worker value, run on its own (plain ones go
+    /// through the committer).
+    pub(crate) async fn enqueue_keyed(
+        self,
+        req: Request,
+        work: Arc<Event>,
+    ) -> Result<Vec<Enqueued>> {
+        let out = self.keyed(&req).await?;
         if out.iter().any(|e| matches!(e, Enqueued::Created(_))) {
             work.notify(usize::MAX);
         }
         Ok(out)
     }
 
-    async fn enqueue_plain(&self, req: &Request) -> Result<Vec<Enqueued>> {
-        let queues: Vec<&str> = req.jobs.iter().map(NewJob::queue).collect();
-        let kinds: Vec<&str> = req.jobs.iter().map(NewJob::kind).collect();
-        let payloads: Vec<&[u8]> = req.jobs.iter().map(NewJob::payload).collect();
-        let run_ats: Vec<i64> = req.jobs.iter().map(|j| ms(j.run_at(req.now))).collect();
-        let now = ms(req.now);
+    /// Plain requests (no dedup keys, no worker value) as one statement: their job ids
+    /// in request order.
+    pub(crate) async fn enqueue_group(&self, requests: &[&Request]) -> Result<Vec<JobId>> {
+        let jobs = || {
+            requests
+                .iter()
+                .flat_map(|r| r.jobs.iter().map(move |j| (r.now, j)))
+        };
+        let queues: Vec<&str> = jobs().map(|(_, j)| j.queue()).collect();
+        let kinds: Vec<&str> = jobs().map(|(_, j)| j.kind()).collect();
+        let payloads: Vec<&[u8]> = jobs().map(|(_, j)| j.payload()).collect();
+        let run_ats: Vec<i64> = jobs().map(|(now, j)| ms(j.run_at(now))).collect();
+        let enqueued_ats: Vec<i64> = jobs().map(|(now, _)| ms(now)).collect();
+        let (channel, origin) = (&*self.channel, &*self.origin);
         let ids: Vec<i64> = self
             .run("enqueue", |client| {
-                let (queues, kinds, payloads, run_ats) = (&queues, &kinds, &payloads, &run_ats);
+                let params: [&(dyn ToSql + Sync); 7] = [
+                    &queues,
+                    &kinds,
+                    &payloads,
+                    &run_ats,
+                    &enqueued_ats,
+                    &channel,
+                    &origin,
+                ];
                 async move {
                     let stmt = client.prepare_cached(PLAIN).await?;
-                    let row = client
-                        .query_one(
-                            &stmt,
-                            &[
-                                queues,
-                                kinds,
-                                payloads,
-                                run_ats,
-                                &now,
-                                &&*self.channel,
-                                &&*self.origin,
-                            ],
-                        )
-                        .await?;
+                    let row = client.query_one(&stmt, &params).await?;
                     Ok(row.get::<_, Option<Vec<i64>>>(1).unwrap_or_default())
                 }
             })
             .await?;
-        Ok(ids
-            .into_iter()
-            .map(|id| Enqueued::Created(job_id(id)))
-            .collect())
+        Ok(ids.into_iter().map(job_id).collect())
     }
 
-    async fn enqueue_keyed(&self, req: &Request) -> Result<Vec<Enqueued>> {
+    async fn keyed(&self, req: &Request) -> Result<Vec<Enqueued>> {
         self.run("enqueue", |mut client| async move {
             let tx = client.transaction().await?;
             tx.batch_execute("SET LOCAL synchronous_commit = on")
@@ -153,8 +161,14 @@ impl Db {
                 .iter()
                 .map(|r| r.get(0))
                 .collect();
-            plan.write(&tx, &ids, req, self).await?;
+            plan.write(&tx, &ids, req).await?;
             tx.commit().await?;
+            let woken = plan.woken();
+            if !woken.is_empty() {
+                client
+                    .execute(NOTIFY, &[&&*self.channel, &&*self.origin, &woken])
+                    .await?;
+            }
             Ok(plan.results(&ids))
         })
         .await
@@ -246,7 +260,6 @@ impl<'r> Plan<'r> {
         tx: &deadpool_postgres::Transaction<'_>,
         ids: &[i64],
         req: &Request,
-        db: &Db,
     ) -> std::result::Result<(), Fail> {
         if !self.unheld.is_empty() {
             tx.execute(
@@ -291,8 +304,7 @@ impl<'r> Plan<'r> {
              counted AS (
                  INSERT INTO counts (queue, waiting, enqueued)
                  SELECT q, n, n FROM unnest($9::text[], $10::bigint[]) AS c (q, n))
-             SELECT (SELECT count(*) FROM new),
-                    (SELECT count(pg_notify($11, $12 || ' ' || q)) FROM unnest($9::text[]) AS q)",
+             SELECT (SELECT count(*) FROM new)",
             &[
                 &ids,
                 &queues,
@@ -304,12 +316,18 @@ impl<'r> Plan<'r> {
                 &ms(req.now),
                 &cq,
                 &cn,
-                &&*db.channel,
-                &&*db.origin,
             ],
         )
         .await?;
         Ok(())
+    }
+
+    /// The queues that gained jobs, to notify once the transaction committed.
+    fn woken(&self) -> Vec<&str> {
+        let mut queues: Vec<&str> = self.created.iter().map(|n| n.job.queue()).collect();
+        queues.sort_unstable();
+        queues.dedup();
+        queues
     }
 
     fn results(&self, ids: &[i64]) -> Vec<Enqueued> {

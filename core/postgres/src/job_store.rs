@@ -29,14 +29,31 @@ impl PgStore {
     fn enqueue(&self, jobs: Vec<NewJob>, state: Option<StateUpdate<'_>>) -> Result<Vec<Enqueued>> {
         self.admit(&jobs)?;
         let stated = state.is_some();
-        let (db, req, work) = (
-            self.db(),
-            self.request(jobs, state),
-            self.inner.work.clone(),
-        );
-        let out = self.block(db.enqueue(req, work))?;
+        let req = self.request(jobs, state);
+        let out = self.block(self.enqueue_work(req))?;
         self.stated(stated);
         Ok(out)
+    }
+
+    /// The work of an enqueue on the connection thread: through the committer, or on
+    /// its own with dedup keys or a worker value.
+    fn enqueue_work(
+        &self,
+        req: Request,
+    ) -> impl std::future::Future<Output = Result<Vec<Enqueued>>> + Send + 'static {
+        let keyed = req.state.is_some() || req.jobs.iter().any(|j| j.dedup().is_some());
+        let (db, work, committer) = (
+            self.db(),
+            self.inner.work.clone(),
+            self.inner.committer.clone(),
+        );
+        async move {
+            if keyed {
+                db.enqueue_keyed(req, work).await
+            } else {
+                committer.enqueue(req).await
+            }
+        }
     }
 
     /// Wakes this store's listeners for worker values after a transition that wrote
@@ -83,8 +100,8 @@ impl JobStore for PgStore {
         if let Err(e) = self.admit(&jobs) {
             return Box::pin(std::future::ready(Err(e)));
         }
-        let (db, req, work) = (self.db(), self.request(jobs, None), self.inner.work.clone());
-        Box::pin(self.inner.io.submit(db.enqueue(req, work)))
+        let req = self.request(jobs, None);
+        Box::pin(self.inner.io.submit(self.enqueue_work(req)))
     }
 
     fn claim(&self, queue: &str, max: usize) -> Result<Vec<Claimed>> {

@@ -49,6 +49,7 @@ mod cancel;
 mod check;
 mod claim;
 mod clock;
+mod committer;
 mod db;
 mod dead;
 mod enqueue;

@@ -83,7 +83,8 @@ impl PgOptions {
 
     /// The PostgreSQL schema holding the tables, created at the first open. Several
     /// queues sets can share a database in different schemas. Default: `tenax`.
-    /// A lowercase identifier: letters, digits and `_`, at most 63 bytes.
+    /// A lowercase identifier: letters, digits and `_`, at most 57 bytes (its
+    /// notification channel, `tenax_` and the name, must fit PostgreSQL's 63).
     #[must_use]
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
         self.schema = schema.into();
@@ -184,7 +185,7 @@ impl PgOptions {
                 "schema",
                 format!(
                     "must be a lowercase identifier (a-z, 0-9, _; not starting with a digit; \
-                     at most 63 bytes), got {:?}",
+                     at most 57 bytes), got {:?}",
                     self.schema
                 ),
             );
@@ -295,7 +296,7 @@ fn valid_schema(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some('a'..='z' | '_'))
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
-        && s.len() <= 63
+        && s.len() <= 57
 }
 
 /// The host name, or `tenax` where it cannot be read.
@@ -342,6 +343,8 @@ mod tests {
         assert_eq!(option(o().pool_size(0).validate()), "pool_size");
         assert_eq!(option(o().schema("Tenax").validate()), "schema");
         assert_eq!(option(o().schema("1x").validate()), "schema");
+        assert_eq!(option(o().schema("s".repeat(58)).validate()), "schema");
+        assert!(o().schema("s".repeat(57)).validate().is_ok());
         assert_eq!(option(o().crash_limit(0).validate()), "crash_limit");
         assert_eq!(option(o().node("").validate()), "node");
         assert_eq!(

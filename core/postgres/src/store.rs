@@ -10,6 +10,7 @@ use tenax_core::{Clock, Job, JobId, JobState, NewJob, Result, Timestamp};
 use tokio_postgres::NoTls;
 
 use crate::clock::ServerClock;
+use crate::committer::Committer;
 use crate::db::{Db, ms};
 use crate::error::{self, Error};
 use crate::io::Io;
@@ -31,6 +32,7 @@ pub struct PgStore {
 
 pub(crate) struct Inner {
     pub(crate) db: Db,
+    pub(crate) committer: Committer,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) lease_ttl: Duration,
     pub(crate) max_payload_bytes: usize,
@@ -157,6 +159,8 @@ impl PgStore {
         io.spawn(async move {
             let _ = tx.send(setup.await);
         });
+        let (committer, committing) = Committer::new(db.clone(), work.clone());
+        io.spawn(committing);
         let rescued = rx.recv().unwrap_or_else(|_| {
             Err(Error::Store {
                 context: "open the store",
@@ -169,6 +173,7 @@ impl PgStore {
         Ok(PgStore {
             inner: Arc::new(Inner {
                 db,
+                committer,
                 clock,
                 lease_ttl: opts.lease_ttl,
                 max_payload_bytes: opts.max_payload_bytes,

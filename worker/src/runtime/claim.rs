@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::gate::Allowed;
+use super::gate::{Allowed, Pass};
 use super::{Held, InFlight, Runner, Wake, lease};
 use crate::attempt;
 use crate::handler::JobRun;
@@ -36,11 +36,22 @@ impl Runner {
         // NOTE: listen before looking, so an enqueue between the claim and the sleep
         // still wakes us.
         let listener = store.listen();
-        let pass = match self.admit(now, policy.policy().breaker(), rate, free)? {
-            Allowed::Claim(pass) => pass,
-            Allowed::Nothing(until) => return Ok(later(until, None)),
-            Allowed::NothingDue(next) => return Ok(later(next, Some(listener))),
-            Allowed::Again => return Ok(Wake::Now),
+        let pass = match self.health.take_passed() {
+            // The health probe passed: the probe job goes with the permits held for it.
+            Some(permits) => Pass::probing(permits),
+            None => {
+                let pass = match self.admit(now, policy.policy().breaker(), rate, free)? {
+                    Allowed::Claim(pass) => pass,
+                    Allowed::Nothing(until) => return Ok(later(until, None)),
+                    Allowed::NothingDue(next) => return Ok(later(next, Some(listener))),
+                    Allowed::Again => return Ok(Wake::Now),
+                };
+                if !pass.probes.is_empty() && self.ask_health(&pass) {
+                    // Its answer wakes the loop.
+                    return Ok(later(None, None));
+                }
+                pass
+            }
         };
         let sent = Instant::now();
         let claimed = match store.claim(&self.settings.queue, pass.limit) {

@@ -47,6 +47,28 @@ pub(super) struct Pass {
     rate: u32,
 }
 
+impl Pass {
+    /// Leave to claim one probe job per permit in `permits`, already taken.
+    pub(super) fn probing(permits: Vec<u64>) -> Pass {
+        Pass {
+            limit: permits.len(),
+            probes: permits,
+            ramp: 0,
+            rate: 0,
+        }
+    }
+
+    /// The pass without its probe permits (kept by whoever takes them).
+    pub(super) fn without_probes(&self) -> Pass {
+        Pass {
+            limit: self.limit,
+            probes: Vec::new(),
+            ramp: self.ramp,
+            rate: self.rate,
+        }
+    }
+}
+
 impl Runner {
     /// How many of `free` slots (at least one) the breaker, the ramp and the rate limit
     /// `rate` let the loop fill at `now`. The ramp and the rate limit both apply: the
@@ -138,7 +160,7 @@ impl Runner {
         self.give_back(pass, n);
     }
 
-    fn give_back(&mut self, pass: &Pass, used: usize) {
+    pub(super) fn give_back(&mut self, pass: &Pass, used: usize) {
         let used32 = u32::try_from(used).unwrap_or(u32::MAX);
         let store = std::sync::Arc::clone(&self.settings.store);
         for (bucket, taken) in [("ramp", pass.ramp), ("rate", pass.rate)] {
@@ -202,6 +224,9 @@ impl Runner {
         }
         self.metrics.breaker(t.to, true);
         self.tell_observers(t.from, t.to, &t.reason, class, at);
+        // The breaker moved: a health question of the last state is moot, and the
+        // move dropped every permit.
+        self.health.reset();
         self.publish(cfg);
     }
 

@@ -5,7 +5,8 @@
 //! third of a lease apart and at least once a second:
 //! - renews the leases of running attempts and moves each attempt's deadline forward;
 //!   an attempt whose lease the store no longer holds is stopped and counted as lost;
-//! - renews the half-open probe permits this worker holds;
+//! - renews the half-open probe permits this worker holds (for probe jobs, and for a
+//!   health probe's question);
 //! - rescues the queue's jobs whose lease expired (a crash counted, as at open);
 //! - marks the shared values for a re-read, the bound on how late a change made by
 //!   another process is seen.
@@ -46,6 +47,7 @@ impl Runner {
             .inflight
             .values()
             .filter_map(|j| j.held.probe)
+            .chain(self.health.permits().iter().copied())
             .collect();
         if !probes.is_empty() {
             let until = self.permit_until(self.settings.store.now());

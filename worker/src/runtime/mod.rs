@@ -8,7 +8,8 @@
 //!
 //! The loop never polls. It sleeps until the earliest of: a free slot (an attempt
 //! ended), the next due job, a store event (enqueue, requeue, retry), the end of the
-//! breaker's recovery timeout, the ramp's or the rate limit's next token, a policy
+//! breaker's recovery timeout, a health probe's answer (`health.rs`), the ramp's or the
+//! rate limit's next token, a policy
 //! reload, a change of the queue's pause or rate limit (`crate::control`), a changed
 //! worker value announced by the store, or shutdown. A paused queue claims nothing and
 //! sleeps until it is resumed.
@@ -46,6 +47,7 @@
 
 mod claim;
 mod gate;
+mod health;
 mod lease;
 mod outcome;
 mod shared;
@@ -166,6 +168,11 @@ impl Worker {
         &self.settings.queue
     }
 
+    /// How many jobs this worker runs at once.
+    pub fn concurrency(&self) -> usize {
+        self.settings.concurrency
+    }
+
     /// The live policy this worker decides with (its rate limit included).
     pub fn policy(&self) -> LivePolicy {
         self.settings.policy.clone()
@@ -247,6 +254,7 @@ impl Worker {
             stop,
             view,
             reloaded,
+            health: health::Health::default(),
             _shutdown: shutdown,
             next_upkeep: lease.map(|d| Instant::now() + lease::tick(d)),
             lease,
@@ -321,6 +329,8 @@ struct Runner {
     stop: watch::Receiver<Stop>,
     view: watch::Sender<BreakerView>,
     reloaded: Arc<Notify>,
+    /// This half-open episode's health probe.
+    health: health::Health,
     /// Held so the stop channel stays open even when every user handle is dropped.
     _shutdown: ShutdownHandle,
     /// The store's lease duration; `None`: leases never expire, and there is no upkeep.
@@ -415,6 +425,7 @@ impl Runner {
                 let ended: Vec<_> = std::iter::once(joined).chain(ready).collect();
                 self.conclude(ended)?;
             }
+            answer = health::answer(&mut self.health) => self.health_answered(answer)?,
             () = sleep_until(upkeep_at) => upkeep_due = true,
             () = state_event => state_fired = true,
             () = event => {}
@@ -444,6 +455,12 @@ impl Runner {
     /// cancelled and their jobs released, so other workers can take them at once.
     /// Leases are renewed meanwhile. Then everything is flushed to disk.
     async fn drain(&mut self) -> Result<()> {
+        let held = self.health.reset();
+        if !held.is_empty() {
+            self.update_breaker_or_log("return a health probe's permits", |b| {
+                b.return_probes(&held);
+            });
+        }
         let running = self.tasks.len();
         if running > 0 {
             tracing::info!(

@@ -77,6 +77,8 @@ impl Runner {
         self.breaker_version = stored.version;
         let after = self.breaker.state();
         if before != after {
+            // The move dropped every permit; a health question of the last state is moot.
+            self.health.reset();
             tracing::info!(
                 queue = %self.settings.queue,
                 from = %before,

@@ -199,6 +199,13 @@ async fn measure(
                 let n = size(2_000);
                 vec![blocking(move || store::fsync(&dir, n)).await?]
             }
+            "enqueue" if pg => {
+                let opened = open(tenax_core::Durability::Sync)?;
+                let schema = opened.schema.as_ref().context("a PostgreSQL run")?;
+                let (enqueue, commit) =
+                    store::enqueue_beside_commit(opened.store.clone(), schema, size(2_000)).await?;
+                vec![enqueue, commit]
+            }
             "enqueue" => {
                 let (n, opened) = (size(2_000), open(tenax_core::Durability::Sync)?);
                 vec![blocking(move || store::enqueue(&*opened.store, n)).await?]
@@ -443,14 +450,28 @@ fn pg_figures(
             next(),
         )],
         "enqueue" => {
-            let f = Figure::new(workload, "enqueue: durable, 1 producer", "jobs/s", next());
-            match commit {
-                Some(raw) => {
-                    let words = format!(">= 80% of commit ({:.0}/s)", 0.8 * raw);
-                    vec![f.at_least(0.8 * raw, &words)]
-                }
-                None => vec![f],
-            }
+            let enqueue = next();
+            let beside = next();
+            let mut ratios: Vec<f64> = enqueue.iter().zip(&beside).map(|(e, c)| e / c).collect();
+            ratios.sort_by(f64::total_cmp);
+            let ratio = ratios.get(ratios.len() / 2).copied().unwrap_or(0.0);
+            let _ = commit;
+            let f = Figure::new(workload, "enqueue: durable, 1 producer", "jobs/s", enqueue);
+            let words = format!(
+                ">= 80% of the commits beside it ({:.0}% of them)",
+                100.0 * ratio
+            );
+            let mut f = f.at_least(0.0, &words);
+            f.met = Some(ratio >= 0.8);
+            vec![
+                f,
+                Figure::new(
+                    workload,
+                    "enqueue: commits in the blocks beside it",
+                    "/s",
+                    beside,
+                ),
+            ]
         }
         "enqueue-concurrent" => vec![
             Figure::new(

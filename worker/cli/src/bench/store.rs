@@ -46,10 +46,10 @@ pub(crate) fn fsync(dir: &Path, n: usize) -> Result<f64> {
     Ok(rate(n, started))
 }
 
-/// The server's own commit rate as one client sees it: single-row inserts of 256
-/// bytes, one synchronous commit each, on one connection (what `pgbench` measures with a
-/// one-statement script and one client).
-pub(crate) async fn commit(schema: &tenax_postgres::testing::TestSchema, n: usize) -> Result<f64> {
+/// A connection for the commit probe, with a table of its own in the run's schema.
+async fn probe(
+    schema: &tenax_postgres::testing::TestSchema,
+) -> Result<(tokio_postgres::Client, tokio_postgres::Statement)> {
     let mut config: tokio_postgres::Config = schema.url().parse()?;
     if let Some(pw) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()) {
         config.password(pw);
@@ -60,19 +60,63 @@ pub(crate) async fn commit(schema: &tenax_postgres::testing::TestSchema, n: usiz
     client
         .batch_execute(&format!(
             "CREATE SCHEMA IF NOT EXISTS {};
-             CREATE TABLE {table} (id bigserial PRIMARY KEY, body bytea NOT NULL)",
+             CREATE TABLE IF NOT EXISTS {table} (id bigserial PRIMARY KEY, body bytea NOT NULL)",
             schema.name()
         ))
         .await?;
     let insert = client
         .prepare(&format!("INSERT INTO {table} (body) VALUES ($1)"))
         .await?;
+    Ok((client, insert))
+}
+
+/// The server's own commit rate as one client sees it: single-row inserts of 256
+/// bytes, one synchronous commit each, on one connection (what `pgbench` measures with a
+/// one-statement script and one client).
+pub(crate) async fn commit(schema: &tenax_postgres::testing::TestSchema, n: usize) -> Result<f64> {
+    let (client, insert) = probe(schema).await?;
     let body = payload(0);
     let started = Instant::now();
     for _ in 0..n {
         client.execute(&insert, &[&body]).await?;
     }
     Ok(rate(n, started))
+}
+
+/// Durable enqueue from one producer beside the server's commit rate, measured in
+/// alternating blocks of 50 so that both see the same moments of a shared machine:
+/// (enqueue jobs/s, commits/s).
+pub(crate) async fn enqueue_beside_commit(
+    store: Arc<dyn JobStore>,
+    schema: &tenax_postgres::testing::TestSchema,
+    n: usize,
+) -> Result<(f64, f64)> {
+    const BLOCK: usize = 50;
+    let (client, insert) = probe(schema).await?;
+    let body = payload(0);
+    let (mut enqueueing, mut committing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let mut done = 0;
+    while done < n {
+        let started = Instant::now();
+        for _ in 0..BLOCK {
+            client.execute(&insert, &[&body]).await?;
+        }
+        committing += started.elapsed();
+        let producer = store.clone();
+        enqueueing += tokio::task::spawn_blocking(move || -> Result<std::time::Duration> {
+            let started = Instant::now();
+            for i in 0..BLOCK {
+                producer.enqueue_batch(vec![NewJob::new("http", payload(done + i))])?;
+            }
+            Ok(started.elapsed())
+        })
+        .await??;
+        done += BLOCK;
+    }
+    Ok((
+        done as f64 / enqueueing.as_secs_f64(),
+        done as f64 / committing.as_secs_f64(),
+    ))
 }
 
 /// Durable enqueue, one call per job, from one producer.

@@ -8,6 +8,7 @@
 //! where the value was written; the defaults are the libraries' defaults too.
 
 mod error;
+mod extension;
 mod log_filter;
 mod parse;
 mod render;
@@ -23,9 +24,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use error::ConfigError;
+pub(crate) use extension::{Extension, ParseSection, Section, fields_of};
 pub(crate) use log_filter::log_filter;
-pub(crate) use render::{defaults_toml, effective_toml};
-pub(crate) use secret::SecretSource;
+pub(crate) use parse::known_keys;
+pub(crate) use render::{defaults_toml, effective_toml, section_note};
+pub(crate) use secret::Redactor;
+pub use secret::Secret;
 use values::{bytes, duration, maybe_duration, optional_duration};
 
 /// The API's port unless configured: 7450.
@@ -47,6 +51,25 @@ pub struct Config {
     /// `[[schedules]]`: periodic jobs. Default: none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) schedules: Vec<ScheduleSection>,
+    /// The application's own section as written (`[NAME]`), for `config check` to print.
+    #[serde(skip)]
+    pub(crate) sections: BTreeMap<String, toml::Table>,
+    /// The application's job kinds, beside `http`.
+    #[serde(skip)]
+    pub(crate) kinds: Vec<String>,
+    /// Every secret value read, to keep out of what is stored, shown and logged.
+    #[serde(skip)]
+    pub(crate) redactor: Redactor,
+}
+
+/// One `[[http.targets]]` entry: a downstream whose headers (credentials) the HTTP
+/// handler adds to each request under `base`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TargetSection {
+    pub(crate) base: String,
+    #[serde(default)]
+    pub(crate) headers: BTreeMap<String, Secret>,
 }
 
 /// One `[[schedules]]` entry: when (`cron` + `timezone`, or `every`) and the job
@@ -148,6 +171,9 @@ pub(crate) struct HttpSection {
     pub(crate) max_timeout: Duration,
     #[serde(with = "duration")]
     pub(crate) connect_timeout: Duration,
+    /// `[[http.targets]]`. Default: none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) targets: Vec<TargetSection>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,7 +210,7 @@ pub(crate) struct StoreSection {
     pub(crate) url: Option<String>,
     /// PostgreSQL: where the password is read from; default `PGPASSWORD` if set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) password: Option<SecretSource>,
+    pub(crate) password: Option<Secret>,
     pub(crate) pool_size: usize,
     pub(crate) schema: String,
     /// PostgreSQL: this daemon's name among the hosts; default the host name.
@@ -226,6 +252,9 @@ impl Default for Config {
             log: LogSection::default(),
             schedules: Vec::new(),
             queues: BTreeMap::new(),
+            sections: BTreeMap::new(),
+            kinds: Vec::new(),
+            redactor: Redactor::default(),
         }
     }
 }
@@ -275,6 +304,7 @@ impl Default for HttpSection {
             default_timeout: http.default_timeout,
             max_timeout: http.max_timeout,
             connect_timeout: http.connect_timeout,
+            targets: Vec::new(),
         }
     }
 }
@@ -334,6 +364,19 @@ fn timeouts_out<S: serde::Serializer>(
     text.serialize(s)
 }
 
+/// Who loads a configuration, which decides what it needs of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// `run` and `config check`: every secret is read (one that cannot be is an
+    /// error), and the application's section must parse, present or not.
+    Daemon,
+    /// A client command: it uses the file for the API's address and the data
+    /// directory only, so it reads no secret (it must work where the daemon's
+    /// credentials are not set) and an absent application section is no error (it
+    /// works without a file). What is in the file is still checked as strictly.
+    Client,
+}
+
 /// Values given on `tenax run`'s command line, applied over the file and the environment
 /// before the one validation.
 #[derive(Debug, Default, Clone)]
@@ -349,7 +392,13 @@ impl Config {
     /// overrides `TENAX_DATA_DIR`, `TENAX_API_ADDR`, `TENAX_API_TOKEN`,
     /// `TENAX_API_READ_TOKEN`, then `overrides`,
     /// validated as `tenax run` needs it: what this accepts, the daemon starts with.
-    pub(crate) fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    /// `app` is the application's part of the file; `by` who needs it.
+    pub(crate) fn load(
+        path: Option<&Path>,
+        overrides: &Overrides,
+        app: &Extension,
+        by: Use,
+    ) -> Result<Config, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let (text, origin) = match path {
             Some(path) => {
@@ -361,11 +410,12 @@ impl Config {
             }
             None => (String::new(), "(defaults)".to_owned()),
         };
-        Config::build(&text, &origin, env, overrides)
+        Config::build(&text, &origin, env, overrides, app, by)
     }
 
-    /// Parses `text` (named `origin` in errors), applies the overrides `env` gives, and
-    /// validates: what `tenax config check` does with a file, minus reading it.
+    /// Parses `text` (named `origin` in errors), applies the overrides `env` gives (and
+    /// reads the `{ env = "NAME" }` secrets from it), and validates: what
+    /// `tenax config check` does with a file, minus reading it.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the key, and its line and column where it is in `text`.
@@ -374,17 +424,35 @@ impl Config {
         origin: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        Config::build(text, origin, env, &Overrides::default())
+        Config::build(
+            text,
+            origin,
+            env,
+            &Overrides::default(),
+            &Extension::default(),
+            Use::Daemon,
+        )
     }
 
-    fn build(
+    pub(crate) fn build(
         text: &str,
         origin: &str,
         env: impl Fn(&str) -> Option<String>,
         overrides: &Overrides,
+        app: &Extension,
+        by: Use,
     ) -> Result<Config, ConfigError> {
         let mut source = parse::Source::parse(text, origin)?;
-        let mut config = source.deserialize()?;
+        let names = source.env_names();
+        let found = names.into_iter().map(|n| {
+            let value = env(&n);
+            (n, value)
+        });
+        let (config, redactor) = secret::scoped(found.collect(), by == Use::Daemon, || {
+            source.deserialize(app, by == Use::Daemon)
+        });
+        let mut config = config?;
+        config.redactor = redactor;
         if let Some(dir) = env("TENAX_DATA_DIR") {
             config.data_dir = PathBuf::from(dir);
             source.set_by("data_dir", "TENAX_DATA_DIR");
@@ -418,6 +486,12 @@ impl Config {
             source.set_by("api.read_token", "TENAX_API_READ_TOKEN");
         }
         validate::validate(&config, &source)?;
+        for token in [config.api.token.clone(), config.api.read_token.clone()]
+            .into_iter()
+            .flatten()
+        {
+            config.redactor = std::mem::take(&mut config.redactor).with(&token);
+        }
         Ok(config)
     }
 
@@ -456,9 +530,9 @@ impl Config {
             .min_free_bytes(s.min_free_space)
     }
 
-    /// The PostgreSQL store's options, password included (read from where
-    /// `store.password` points, else `PGPASSWORD`). `Err` names the problem with the
-    /// key it belongs to: (key, message).
+    /// The PostgreSQL store's options, password included (`store.password`, read when
+    /// the configuration was loaded, else `PGPASSWORD`). `Err` names the problem with
+    /// the key it belongs to: (key, message).
     pub(crate) fn pg_options(&self) -> Result<tenax_postgres::PgOptions, (&'static str, String)> {
         let s = &self.store;
         let url = s.url.as_deref().ok_or((
@@ -474,9 +548,11 @@ impl Config {
         if let Some(node) = &s.node {
             opts = opts.node(node.clone());
         }
-        let password = match &s.password {
-            Some(source) => Some(source.read().map_err(|m| ("password", m))?),
-            None => std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()),
+        // A client command's configuration leaves secrets unread (empty): PGPASSWORD
+        // then, as for a configuration without one.
+        let password = match s.password.as_ref().map(Secret::expose) {
+            Some(p) if !p.is_empty() => Some(p.to_owned()),
+            _ => std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()),
         };
         if let Some(password) = password {
             opts = opts.password(password);
@@ -484,7 +560,19 @@ impl Config {
         Ok(opts)
     }
 
-    /// The HTTP handler's settings.
+    /// The HTTP handler's settings, its targets with their secrets included (checked by
+    /// [`Config::load`], which passed).
+    pub(crate) fn http_config_with_targets(
+        &self,
+    ) -> Result<tenax_worker::http::HttpConfig, ConfigError> {
+        let source = parse::Source::parse("", "(configuration)")?;
+        Ok(tenax_worker::http::HttpConfig {
+            targets: validate::targets(self, &source)?,
+            ..self.http_config()
+        })
+    }
+
+    /// The HTTP handler's settings without the targets (which need their secrets).
     pub(crate) fn http_config(&self) -> tenax_worker::http::HttpConfig {
         tenax_worker::http::HttpConfig {
             allowed_bases: self.http.allowed_bases.clone(),

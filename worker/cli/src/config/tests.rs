@@ -29,7 +29,7 @@ fn every_key_is_documented_in_the_printed_defaults() {
     };
     config.api.token = Some("t".into());
     config.store.url = Some("postgresql://db/q".into());
-    config.store.password = Some(SecretSource::Env("PW".into()));
+    config.store.password = Some(Secret::unread_env("PW"));
     config.store.node = Some("n".into());
     let value = toml::Value::try_from(&config).expect("serialises");
     let text = defaults_toml();
@@ -224,6 +224,8 @@ fn the_printed_effective_configuration_parses_back_to_the_same_values() {
         [worker.timeouts]\nhttp = \"2m\"\n\"odd.kind\" = \"3s\"\n\
         [http]\nallowed_bases = [\"https://example.com/hooks/\"]\ndefault_timeout = \"1s\"\n\
         max_timeout = \"1s\"\nconnect_timeout = \"250ms\"\n\
+        [[http.targets]]\nbase = \"https://plex.local:32400/\"\n\
+        headers = { \"X-Plex-Token\" = { env = \"PLEX_TOKEN\" }, Accept = { env = \"ACCEPT\" } }\n\
         [store]\ndurability = \"buffered\"\nflush_interval = \"1ms\"\ndead_retention = \"never\"\n\
         crash_limit = 100\nmin_free_space = 0\n\
         [log]\nformat = \"json\"\nlevel = \"info,tenax_worker=debug\"\n\
@@ -232,11 +234,26 @@ fn the_printed_effective_configuration_parses_back_to_the_same_values() {
         url = \"https://example.com/hooks/reconcile\", json = { full = true, n = 3 } }\n\
         [[schedules]]\nname = \"ping\"\nevery = \"15m\"\nqueue = \"mail\"\nkind = \"http\"\n\
         payload = { url = \"https://example.com/hooks/ping\" }\n";
-    let config = parse(&text).expect("valid");
+    let env = |n: &str| match n {
+        "PLEX_TOKEN" => Some("pl3x-s3cret".to_owned()),
+        "ACCEPT" => Some("application/json".to_owned()),
+        _ => None,
+    };
+    let config = Config::from_toml_str(&text, "tenax.toml", env).expect("valid");
     assert_eq!(config.schedules.len(), 2);
     let printed = effective_toml(&config);
+    assert!(!printed.contains("pl3x-s3cret"), "{printed}");
+    assert!(
+        printed.contains(
+            "headers = { Accept = { env = \"ACCEPT\" }, X-Plex-Token = { env = \"PLEX_TOKEN\" } }"
+        ),
+        "{printed}"
+    );
     // The token is left out; with it given again, the printed file is the same config.
-    let env = |n: &str| (n == "TENAX_API_TOKEN").then(|| "t0ken-t0ken".to_owned());
+    let env = |n: &str| match n {
+        "TENAX_API_TOKEN" => Some("t0ken-t0ken".to_owned()),
+        other => env(other),
+    };
     let again = Config::from_toml_str(&printed, "printed.toml", env)
         .unwrap_or_else(|e| panic!("{e}\n{printed}"));
     assert_eq!(again, config, "{printed}");
@@ -249,6 +266,8 @@ fn a_missing_file_names_its_path() {
     let e = Config::load(
         Some(std::path::Path::new("/nonexistent/tenax.toml")),
         &Overrides::default(),
+        &Extension::default(),
+        Use::Daemon,
     )
     .expect_err("missing")
     .to_string();
@@ -437,7 +456,7 @@ fn the_postgres_store_is_configured_without_a_password_in_the_file() {
     // A literal password is refused where it is written, and not echoed.
     let e = error(&format!("{pg}password = \"hunter2\"\n"));
     assert!(e.contains("tenax.toml:4:"), "{e}");
-    assert!(e.contains("must not be written"), "{e}");
+    assert!(e.contains("is a secret"), "{e}");
     assert!(!e.contains("hunter2"), "{e}");
     // In the URL too.
     let e = error("[store]\nbackend = \"postgres\"\nurl = \"postgresql://u:hunter2@db/q\"\n");
@@ -448,10 +467,8 @@ fn the_postgres_store_is_configured_without_a_password_in_the_file() {
     let e = error(&format!(
         "{pg}password = {{ env = \"TENAX_TEST_SURELY_UNSET\" }}\n"
     ));
-    assert!(
-        e.contains("`store.password` reads the environment variable"),
-        "{e}"
-    );
+    assert!(e.contains("tenax.toml:4:1: `store.password`"), "{e}");
+    assert!(e.contains("TENAX_TEST_SURELY_UNSET"), "{e}");
     // Each bound is the backend's own, at its key.
     let e = error(&format!("{pg}pool_size = 0\n"));
     assert!(
@@ -476,7 +493,8 @@ fn a_postgres_configuration_prints_back_as_itself() {
     let c = Config::from_toml_str(text, "tenax.toml", |_| None);
     // The file does not exist here: the check says so, at the key.
     let e = c.expect_err("the password file is missing").to_string();
-    assert!(e.contains("`store.password` reads /run/secrets/pg"), "{e}");
+    assert!(e.contains("tenax.toml:4:1: `store.password`"), "{e}");
+    assert!(e.contains("/run/secrets/pg"), "{e}");
     let dir = tempfile::tempdir().expect("temp dir");
     let pw = dir.path().join("pg");
     std::fs::write(&pw, "s3cret\n").expect("write");
@@ -485,6 +503,61 @@ fn a_postgres_configuration_prints_back_as_itself() {
     let printed = effective_toml(&c);
     assert!(!printed.contains("s3cret"), "{printed}");
     assert_eq!(parse(&printed).expect("parses back"), c);
+}
+
+#[test]
+fn a_target_is_checked_at_its_keys_and_never_printed_with_its_values() {
+    let env = |n: &str| (n == "PLEX_TOKEN").then(|| "pl3x-s3cret".to_owned());
+    let load = |text: &str| Config::from_toml_str(text, "tenax.toml", env);
+    let target = "[[http.targets]]\nbase = \"https://plex.local/\"\n";
+    let c = load(&format!(
+        "{target}headers = {{ X-Plex-Token = {{ env = \"PLEX_TOKEN\" }} }}\n"
+    ))
+    .expect("valid");
+    assert!(!format!("{c:?}").contains("pl3x-s3cret"));
+    let http = c.http_config_with_targets().expect("targets");
+    assert_eq!(http.targets.len(), 1);
+    assert!(!format!("{http:?}").contains("pl3x-s3cret"));
+
+    let e = load(&format!(
+        "{target}headers = {{ \"X Plex\" = {{ env = \"PLEX_TOKEN\" }} }}\n"
+    ))
+    .expect_err("bad name")
+    .to_string();
+    assert!(
+        e.contains("tenax.toml:3:13: `http.targets[0].headers.X Plex`"),
+        "{e}"
+    );
+    assert!(!e.contains("pl3x-s3cret"), "{e}");
+    let e = load("[[http.targets]]\nbase = \"ftp://plex.local/\"\n")
+        .expect_err("bad base")
+        .to_string();
+    assert!(e.contains("tenax.toml:2:1: `http.targets[0].base`"), "{e}");
+    let e = load(&format!(
+        "{target}headers = {{ X-Plex-Token = \"pl3x-s3cret\" }}\n"
+    ))
+    .expect_err("a literal secret")
+    .to_string();
+    assert!(e.contains("not written into the configuration file"), "{e}");
+    assert!(!e.contains("pl3x-s3cret"), "{e}");
+
+    // A schedule's HTTP job is checked as an enqueue is: under a target, without its
+    // headers.
+    let schedule = |headers: &str| {
+        format!(
+            "{target}headers = {{ X-Plex-Token = {{ env = \"PLEX_TOKEN\" }} }}\n\
+             [[schedules]]\nname = \"scan\"\nevery = \"1h\"\nkind = \"http\"\n\
+             payload = {{ url = \"https://plex.local/library/sections/all/refresh\"{headers} }}\n"
+        )
+    };
+    assert!(load(&schedule("")).is_ok(), "a target's base is allowed");
+    let e = load(&schedule(", headers = { x-plex-token = \"mine\" }"))
+        .expect_err("the target's header")
+        .to_string();
+    assert!(
+        e.contains("`schedules[0].payload`") && e.contains("x-plex-token"),
+        "{e}"
+    );
 }
 
 #[test]
