@@ -318,7 +318,8 @@ async fn three_hosts_share_one_queue_through_a_kill_a_cut_and_an_outage() -> Res
             let end = earlier.end.unwrap_or(restored_at);
             let explained = match host(earlier) {
                 Some(0) => earlier.start < killed_at,
-                Some(1) => earlier.start < restored_at && end + Duration::from_secs(2) >= cut_at,
+                // Its outcome was being written as the link went down.
+                Some(1) => earlier.start < restored_at && end + Duration::from_secs(3) >= cut_at,
                 _ => false,
             };
             if !explained {
@@ -474,8 +475,11 @@ async fn three_hosts_share_one_queue_through_a_kill_a_cut_and_an_outage() -> Res
         .position(|w| w[1].duration_since(w[0]) >= gap)
         .map_or(starts.len(), |p| p + 1);
     let (wave, probes) = starts.split_at(wave_end);
+    // Each host's slots, and at most as many again: slots freed by the failures that
+    // counted toward the opening, refilled before the host saw it open. Without one
+    // breaker the 40 jobs would be tried every second or two for the whole outage.
     assert!(
-        wave.len() <= HOSTS * CONCURRENCY + HOSTS,
+        wave.len() <= 2 * HOSTS * CONCURRENCY,
         "{} requests before every host held the breaker open",
         wave.len()
     );
