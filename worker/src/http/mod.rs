@@ -64,6 +64,8 @@ pub use allowed::{AllowedBase, AllowedBases};
 pub use config::HttpConfig;
 pub use handler::HttpHandler;
 pub use json_error::{describe_json_error, from_json_slice, from_json_value};
+pub use network::network_failure;
 pub use redact::{REDACTED, is_secret_name, redact_payload, redact_url};
 pub use request::{HttpBody, HttpRequest};
 pub use request_error::RequestError;
+pub use retry_after::from_headers as retry_after_hint;

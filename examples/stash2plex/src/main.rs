@@ -1,0 +1,3 @@
+//! The stash2plex daemon (wired once the daemon builder lands).
+
+fn main() {}
