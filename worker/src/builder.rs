@@ -13,7 +13,7 @@ use tenax_core::{DEFAULT_QUEUE, JobStore, MAX_NAME_BYTES};
 use tenax_policies::LivePolicy;
 
 use crate::jitter::Jitter;
-use crate::{Error, Handler, Result, Worker};
+use crate::{Error, Handler, HealthProbe, Result, Worker};
 
 /// Jobs run at once unless configured. Default: 16.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -69,6 +69,8 @@ pub(crate) struct Settings {
     pub(crate) concurrency: usize,
     pub(crate) shutdown_grace: Duration,
     pub(crate) jitter: Jitter,
+    /// Asked before a half-open breaker lets a job through; `None`: the job is the probe.
+    pub(crate) probe: Option<Arc<dyn HealthProbe>>,
 }
 
 /// Builds a [`Worker`]; every setting has a documented default.
@@ -81,6 +83,7 @@ pub struct WorkerBuilder {
     default_timeout: Duration,
     shutdown_grace: Duration,
     jitter: Option<u64>,
+    probe: Option<Arc<dyn HealthProbe>>,
 }
 
 impl WorkerBuilder {
@@ -94,6 +97,7 @@ impl WorkerBuilder {
             default_timeout: DEFAULT_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             jitter: None,
+            probe: None,
         }
     }
 
@@ -147,6 +151,15 @@ impl WorkerBuilder {
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// Asks `probe` whether the downstream is back before a half-open breaker lets a
+    /// job through: while it fails, the breaker reopens and no job is touched (see
+    /// [`HealthProbe`]). Default: none; the half-open probe is a job.
+    #[must_use]
+    pub fn health_probe(mut self, probe: impl HealthProbe) -> Self {
+        self.probe = Some(Arc::new(probe));
         self
     }
 
@@ -250,6 +263,7 @@ impl WorkerBuilder {
                 concurrency: self.concurrency,
                 shutdown_grace: self.shutdown_grace,
                 jitter,
+                probe: self.probe,
             },
             control,
         ))

@@ -33,6 +33,59 @@ pub(crate) struct Target {
         hide_env_values = true
     )]
     pub(crate) token: Option<String>,
+    /// The application's part of the configuration file, so that a client command
+    /// accepts the files its daemon accepts. Set by the dispatcher, not a flag.
+    #[arg(skip)]
+    pub(crate) app: crate::config::Extension,
+}
+
+impl Command {
+    /// The daemon this command talks to (or runs), if it names one.
+    pub(crate) fn target_mut(&mut self) -> Option<&mut Target> {
+        use crate::queues::QueueCommand as Q;
+        match self {
+            Command::Run { target, .. }
+            | Command::Health { target, .. }
+            | Command::Enqueue(EnqueueArgs { target, .. })
+            | Command::Stats { target, .. }
+            | Command::Breaker { target, .. }
+            | Command::Job {
+                command:
+                    JobCommand::Show { target, .. }
+                    | JobCommand::List { target, .. }
+                    | JobCommand::Cancel { target, .. },
+            }
+            | Command::Dlq {
+                command:
+                    DlqCommand::List { target, .. }
+                    | DlqCommand::Show { target, .. }
+                    | DlqCommand::Requeue { target, .. }
+                    | DlqCommand::Delete { target, .. }
+                    | DlqCommand::Purge { target, .. },
+            }
+            | Command::Queue {
+                command:
+                    Q::List { target, .. }
+                    | Q::Pause { target, .. }
+                    | Q::Resume { target, .. }
+                    | Q::Limit { target, .. },
+            }
+            | Command::Schedule {
+                command: ScheduleCommand::List { target, .. },
+            }
+            | Command::Policy {
+                command: PolicyCommand::Show { target, .. },
+            } => Some(target),
+            Command::Policy {
+                command: PolicyCommand::Check { .. },
+            }
+            | Command::Config { .. }
+            | Command::Completions { .. }
+            | Command::Man
+            | Command::Bench(_)
+            | Command::Demo { .. } => None,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{DeadFilterArgs, EnqueueArgs, Target};
 use crate::client::{CallError, Client};
-use crate::config::{Config, Overrides};
+use crate::config::{Config, Overrides, Secrets};
 use crate::offline;
 use crate::render::{self, Style};
 
@@ -24,7 +24,12 @@ impl Daemon {
             token: target.token.clone(),
             ..Overrides::default()
         };
-        let config = Config::load(target.config.as_deref(), &overrides)?;
+        let config = Config::load(
+            target.config.as_deref(),
+            &overrides,
+            &target.app,
+            Secrets::Skip,
+        )?;
         let addr = target
             .api
             .clone()

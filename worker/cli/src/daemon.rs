@@ -1,5 +1,6 @@
-//! `tenax run`: the store, the live policy and its watcher, the worker with the HTTP
-//! handler, the API, and signal handling, wired together.
+//! `tenax run`: the store, the live policy and its watcher, the workers with the HTTP
+//! handler and the application's handlers, the API, and signal handling, wired
+//! together.
 //!
 //! Signals: SIGINT or SIGTERM stops gracefully (a second one exits at once); SIGHUP
 //! reloads the policy file at once. With `NOTIFY_SOCKET` set (systemd `Type=notify`),
@@ -16,6 +17,7 @@ use tenax_worker::http::HttpHandler;
 use tenax_worker::{Worker, shutdown_signal};
 
 use crate::api::{self, ApiState, Readiness};
+use crate::app::{Application, QueueParts, redacted};
 use crate::config::Config;
 use crate::notify::notify;
 use crate::schedule::Scheduler;
@@ -40,7 +42,7 @@ const BUCKETS: &[f64] = &[
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 /// Runs the daemon until SIGINT or SIGTERM; a second signal exits at once.
-pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
+pub(crate) async fn run(config: Config, options: RunOptions, app: &Application) -> Result<()> {
     let metrics = PrometheusBuilder::new()
         .set_buckets(BUCKETS)
         .context("metric buckets")?
@@ -100,27 +102,64 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
 
     // One worker loop per queue, in this one process: each owns its queue's breaker,
     // pause and rate limit without a lock, as a single queue's loop always did.
+    let http_config = config.http_config_with_targets()?;
     let mut workers = Vec::with_capacity(plans.len());
     for plan in &plans {
         let live = policies
             .get(plan.policy_file.as_deref())
             .cloned()
             .unwrap_or_else(|| policy.clone());
-        let http = HttpHandler::new(config.http_config(), live.clone())
+        let http = HttpHandler::new(http_config.clone(), live.clone())
             .context("set up the HTTP handler")?;
-        let mut builder = Worker::builder(store.clone(), live)
+        let mut builder = Worker::builder(store.clone(), live.clone())
             .queue(plan.name.clone())
             .concurrency(plan.concurrency)
             .shutdown_grace(config.worker.shutdown_grace)
             .default_timeout(plan.job_timeout);
+        let http = redacted::handler(Arc::new(http), &config.redactor);
         builder = match config.worker.timeouts.get(HTTP_KIND) {
             Some(timeout) => builder.handler_with_timeout(HTTP_KIND, http, *timeout),
             None => builder.handler(HTTP_KIND, http),
         };
+        // The application's handlers: each factory once per queue, with its policy.
+        let parts = QueueParts {
+            queue: plan.name.clone(),
+            policy: live,
+            store: store.clone(),
+        };
+        for (kind, make) in &app.handlers {
+            let handler = make(&parts).map_err(|e| {
+                anyhow::anyhow!(
+                    "set up the handler of kind `{kind}` for queue `{}`: {e}",
+                    plan.name
+                )
+            })?;
+            let handler = redacted::handler(handler, &config.redactor);
+            builder = match config.worker.timeouts.get(kind) {
+                Some(timeout) => builder.handler_with_timeout(kind.clone(), handler, *timeout),
+                None => builder.handler(kind.clone(), handler),
+            };
+        }
+        if let Some(make) = &app.probe {
+            let probe = make(&parts).map_err(|e| {
+                anyhow::anyhow!("set up the health probe for queue `{}`: {e}", plan.name)
+            })?;
+            builder = builder.health_probe(redacted::probe(probe, &config.redactor));
+        }
         let worker = builder
             .build()
             .with_context(|| format!("configure the worker of queue `{}`", plan.name))?;
         workers.push(worker);
+    }
+    // An application kind's schedule payload is checked by its handler (a check of
+    // the file cannot: the handlers need the store).
+    if let Some(first) = workers.first() {
+        let validator = first.validator();
+        for s in &schedules {
+            validator
+                .validate(&s.kind, &s.payload)
+                .with_context(|| format!("schedule `{}`: its payload", s.name))?;
+        }
     }
     let stops: Vec<_> = workers.iter().map(Worker::shutdown_handle).collect();
 
@@ -144,10 +183,10 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
         .await
         .with_context(|| format!("bind the API to {}", config.api.addr))?;
     let api_addr = listener.local_addr().context("API address")?;
-    let app = api::router(state, config.body_limit());
+    let router = api::router(state, config.body_limit());
     let (api_stop_tx, api_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(async move {
-        axum::serve(listener, app)
+        axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 let _ = api_stop_rx.await;
             })
@@ -166,9 +205,12 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", "),
         allowed_bases = ?config.http.allowed_bases,
-        "tenax is running"
+        targets = ?config.http.targets.iter().map(|t| t.base.as_str()).collect::<Vec<_>>(),
+        kinds = ?workers.first().map(|w| w.validator().kinds()),
+        "{} is running",
+        app.name
     );
-    if config.http.allowed_bases.is_empty() {
+    if config.http.allowed_bases.is_empty() && config.http.targets.is_empty() && app.is_plain() {
         tracing::warn!("no allowed base URLs are configured: every HTTP job will be refused");
     }
     drop(loaded);
@@ -249,7 +291,8 @@ pub(crate) async fn run(config: Config, options: RunOptions) -> Result<()> {
         retried = report.retried,
         buried = report.buried,
         released = report.released,
-        "tenax stopped"
+        "{} stopped",
+        app.name
     );
     Ok(())
 }

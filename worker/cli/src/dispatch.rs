@@ -5,10 +5,11 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::CommandFactory;
 
+use crate::app::Application;
 use crate::cli::{
     Cli, Command, ConfigCommand, DlqCommand, JobCommand, PolicyCommand, ScheduleCommand,
 };
-use crate::config::{self, Config};
+use crate::config::{self, Config, Secrets};
 use crate::{bench, commands, daemon, demo, logging};
 
 /// Runs one `tenax` command line to its end; the exit code to leave with.
@@ -16,6 +17,15 @@ use crate::{bench, commands, daemon, demo, logging};
 /// Exit codes: 0 success, 1 failure (also for an `Err`); clap exits with 2 for usage
 /// errors before this is called.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    run_app(cli, &Application::default()).await
+}
+
+/// Runs one command line of `app` (tenax itself, or an application built with
+/// [`Daemon::builder`](crate::Daemon::builder)).
+pub(crate) async fn run_app(mut cli: Cli, app: &Application) -> Result<ExitCode> {
+    if let Some(target) = cli.command.target_mut() {
+        target.app = app.extension.clone();
+    }
     match cli.command {
         Command::Run {
             target,
@@ -26,12 +36,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 api: target.api,
                 token: target.token,
             };
-            let config = Config::load(target.config.as_deref(), &overrides)?;
-            logging::init(&config.log.level, json_logs || config.log.json());
+            let config = Config::load(
+                target.config.as_deref(),
+                &overrides,
+                &app.extension,
+                Secrets::Read,
+            )?;
+            logging::init(
+                &config.log.level,
+                json_logs || config.log.json(),
+                &config.redactor,
+            );
             let options = daemon::RunOptions {
                 watch_policy: !no_policy_watch,
             };
-            daemon::run(config, options).await?;
+            daemon::run(config, options, app).await?;
         }
         Command::Health { target, ready } => return commands::health(&target, ready).await,
         Command::Enqueue(args) => commands::enqueue(args).await?,
@@ -98,9 +117,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             PolicyCommand::Show { target, json } => commands::policy_show(&target, json).await?,
         },
         Command::Config { command } => match command {
-            ConfigCommand::Defaults => print!("{}", config::defaults_toml()),
+            ConfigCommand::Defaults => {
+                print!("{}", config::defaults_toml());
+                print!("{}", config::section_note(&app.extension));
+            }
             ConfigCommand::Check { file } => {
-                let config = Config::load(Some(&file), &config::Overrides::default())?;
+                let config = Config::load(
+                    Some(&file),
+                    &config::Overrides::default(),
+                    &app.extension,
+                    Secrets::Read,
+                )?;
                 println!(
                     "# {} is valid; the effective configuration (environment applied) follows.",
                     file.display()
@@ -109,16 +136,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
         Command::Completions { shell } => {
-            let mut command = Cli::command();
-            clap_complete::generate(shell, &mut command, "tenax", &mut std::io::stdout());
+            let mut command = app.command(Cli::command());
+            clap_complete::generate(shell, &mut command, &app.name, &mut std::io::stdout());
         }
         Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            let command = app.command(Cli::command());
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
         }
         Command::Bench(args) => bench::run(args).await?,
         Command::Demo { jobs, seed } => {
             // Worker logs would break up the demo's status line: errors only.
-            logging::init("error", false);
+            logging::init("error", false, &config::Redactor::default());
             let summary = demo::run(demo::DemoOptions {
                 jobs,
                 seed,

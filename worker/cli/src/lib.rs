@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+mod app;
 mod bench;
 mod cli;
 mod client;
@@ -33,6 +34,7 @@ mod queues;
 mod render;
 mod schedule;
 
+pub use app::{BoxError, Daemon, DaemonBuilder, HandlerContext};
 pub use cli::Cli;
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Secret};
 pub use dispatch::run;

@@ -1,4 +1,6 @@
-//! The `tenax` binary: the daemon, the command line, the configuration and the demo.
+//! The `tenax` binary: the daemon with the built-in HTTP handler, its command line, the
+//! configuration and the demo. An application's daemon is the same builder with its
+//! own handlers added (see `tenax::Daemon`).
 //!
 //! Exit codes: 0 success, 1 failure, 2 usage error (from clap).
 
@@ -6,28 +8,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = tenax::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("tenax: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(tenax::run(cli)) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("tenax: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    tenax::Daemon::builder().main()
 }

@@ -207,6 +207,14 @@ impl Breaker {
         }
     }
 
+    /// A health probe failed while half-open: back to Open with a fresh recovery timeout,
+    /// no job having been touched (see [`HealthProbe`](crate::HealthProbe)). In any
+    /// other state it changes nothing.
+    pub fn health_failed(&mut self, now: Timestamp, reason: &str) -> Option<Transition> {
+        (self.snap.state == BreakerState::HalfOpen)
+            .then(|| self.enter(BreakerState::Open, now, reason))
+    }
+
     /// The ramp's start, if the breaker closed after an outage and the ramp may still run.
     pub fn closed_at(&self) -> Option<Timestamp> {
         self.snap.closed_at

@@ -137,3 +137,29 @@ fn bad_snapshots_are_refused_with_a_reason() {
     let err = Snapshot::decode(future).expect_err("newer format");
     assert!(err.contains("format 9"), "{err}");
 }
+
+#[test]
+fn a_failed_health_probe_reopens_a_half_open_breaker_and_nothing_else() {
+    let cfg = cfg();
+    let mut b = Breaker::new(Snapshot::default());
+    assert_eq!(b.health_failed(Timestamp::from_millis(1), "down"), None);
+    for i in 0..5 {
+        b.record(
+            Evidence::CountedFailure,
+            false,
+            Timestamp::from_millis(i),
+            &cfg,
+        );
+    }
+    assert_eq!(b.state(), BreakerState::Open);
+    assert_eq!(b.health_failed(Timestamp::from_millis(10), "down"), None);
+    let later = b.open_until(&cfg);
+    let (admission, _) = b.admit(later, &cfg);
+    assert_eq!(admission, Admission::Probes(1));
+    let t = b
+        .health_failed(later, "health probe: 503")
+        .expect("reopened");
+    assert_eq!((t.from, t.to), (BreakerState::HalfOpen, BreakerState::Open));
+    assert_eq!(b.snapshot().opened_at, later, "a fresh recovery timeout");
+    assert_eq!(b.probes_in_flight(), 0);
+}

@@ -65,6 +65,11 @@ impl AllowedBase {
             && !has_encoded_dot_segment(url)
     }
 
+    /// The length of the base's path: the longer, the more specific.
+    pub(crate) fn prefix_len(&self) -> usize {
+        self.prefix.len()
+    }
+
     /// The base, normalised.
     pub fn as_str(&self) -> &str {
         self.url.as_str()
@@ -104,6 +109,14 @@ impl AllowedBases {
             .map(|b| AllowedBase::parse(b.as_ref()))
             .collect::<Result<_>>()?;
         Ok(AllowedBases { bases })
+    }
+
+    /// The list with `base` added (a target's base is an allowed base too).
+    pub(crate) fn with(mut self, base: AllowedBase) -> Self {
+        if !self.bases.contains(&base) {
+            self.bases.push(base);
+        }
+        self
     }
 
     /// Whether any base allows `url`.

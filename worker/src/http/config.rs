@@ -30,6 +30,9 @@ pub struct HttpConfig {
     pub max_response_bytes: usize,
     /// The `User-Agent` header. Default: `tenax/<crate version>`.
     pub user_agent: String,
+    /// Downstreams whose headers (credentials) the handler adds to every request under
+    /// their base; each base is an allowed base too. Default: none.
+    pub targets: Vec<super::HttpTarget>,
 }
 
 impl Default for HttpConfig {
@@ -42,6 +45,7 @@ impl Default for HttpConfig {
             snippet_bytes: 256,
             max_response_bytes: 16 * 1024,
             user_agent: concat!("tenax/", env!("CARGO_PKG_VERSION")).to_owned(),
+            targets: Vec::new(),
         }
     }
 }

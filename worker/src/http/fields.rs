@@ -24,7 +24,7 @@ const METHODS: [Method; 7] = [
 
 /// Headers the client owns: framing, routing and hop-by-hop headers. Letting a payload
 /// set them would allow request smuggling or misrouting.
-const FORBIDDEN_HEADERS: [&str; 12] = [
+pub(super) const FORBIDDEN_HEADERS: [&str; 12] = [
     "host",
     "content-length",
     "transfer-encoding",

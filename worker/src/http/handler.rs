@@ -8,6 +8,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Client, Response, Url};
 use tenax_policies::{ClassifyInput, CompiledPolicy, ErrorClass, LivePolicy, NetworkFailure};
 
+use super::target::Targets;
 use super::{AllowedBases, HttpBody, HttpConfig, HttpRequest, RequestError};
 use super::{network, redirect, retry_after, snippet};
 use crate::{Error, Handler, HandlerError, HandlerFuture, JobRun, Result};
@@ -30,6 +31,7 @@ pub struct HttpHandler {
 struct Inner {
     client: Client,
     allowed: Arc<AllowedBases>,
+    targets: Arc<Targets>,
     config: HttpConfig,
     policy: LivePolicy,
 }
@@ -43,19 +45,26 @@ impl HttpHandler {
     /// [`Error::HttpClient`] if the TLS client cannot be built.
     pub fn new(config: HttpConfig, policy: LivePolicy) -> Result<Self> {
         config.validate()?;
-        let allowed = Arc::new(AllowedBases::parse(&config.allowed_bases)?);
+        let targets = Arc::new(Targets::new(config.targets.clone()));
+        let allowed = targets
+            .bases()
+            .fold(AllowedBases::parse(&config.allowed_bases)?, |list, base| {
+                list.with(base.clone())
+            });
+        let allowed = Arc::new(allowed);
         // Another part of the process may have installed a provider first; either way
         // one is installed afterwards, which is all reqwest needs.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = Client::builder()
             .user_agent(config.user_agent.as_str())
             .connect_timeout(config.connect_timeout)
-            .redirect(redirect::policy(Arc::clone(&allowed)))
+            .redirect(redirect::policy(Arc::clone(&allowed), Arc::clone(&targets)))
             .build()
             .map_err(|e| Error::HttpClient(error_chain(&e)))?;
         let inner = Inner {
             client,
             allowed,
+            targets,
             config,
             policy,
         };
@@ -69,7 +78,7 @@ impl HttpHandler {
         &self.inner.config
     }
 
-    /// The parsed allow-list.
+    /// The parsed allow-list, the targets' bases included.
     pub fn allowed_bases(&self) -> &AllowedBases {
         &self.inner.allowed
     }
@@ -78,7 +87,20 @@ impl HttpHandler {
     /// bases, and its timeout against `max_timeout`.
     pub fn check(&self, request: &HttpRequest) -> Result<(), RequestError> {
         request.check()?;
-        self.inner.allowed.check(request)?;
+        let url = self.inner.allowed.check(request)?;
+        if let Some(target) = self.inner.targets.of(&url) {
+            let owned = target.header_names().collect::<Vec<_>>();
+            if let Some(name) = request
+                .headers()
+                .keys()
+                .find(|n| owned.iter().any(|o| n.eq_ignore_ascii_case(o)))
+            {
+                return Err(RequestError::TargetHeader {
+                    name: name.clone(),
+                    base: target.base().as_str().to_owned(),
+                });
+            }
+        }
         match request.request_timeout() {
             Some(t) if t > self.inner.config.max_timeout => Err(RequestError::Timeout(format!(
                 "{} exceeds the maximum of {}",
@@ -119,15 +141,28 @@ impl Inner {
         // NOTE: checked again at every attempt: the allow-list may have shrunk since the
         // job was enqueued, and nothing outside it may ever be sent.
         let url = self.allowed.check(&request).map_err(refused)?;
-        let headers = request.header_map().map_err(refused)?;
+        let mut headers = request.header_map().map_err(refused)?;
+        // NOTE: the target's headers replace any the job has (a job stored before the
+        // target was configured): the configured credential is the one sent.
+        let target = self.targets.of(&url);
+        if let Some(target) = target {
+            target.apply(&mut headers);
+        }
         let timeout = request
             .request_timeout()
             .unwrap_or(self.config.default_timeout)
             .min(self.config.max_timeout);
-        match self.send(&request, url, headers, timeout).await {
+        let result = match self.send(&request, url, headers, timeout).await {
             Ok(response) => self.judge(response, policy).await,
             Err(err) => Err(self.network_error(&err, timeout, policy)),
-        }
+        };
+        // A downstream may echo a credential in its error body.
+        result.map_err(|mut error| {
+            if let Some(target) = target {
+                error.message = target.scrub(&error.message);
+            }
+            error
+        })
     }
 
     async fn send(

@@ -12,6 +12,9 @@
 //! so a bad job is refused at the door) and again before every attempt (the allow-list
 //! may have shrunk since), and redirects are followed only to allowed URLs.
 //!
+//! Credentials are not part of a job: an [`HttpTarget`] pairs a base with headers the
+//! handler adds at send time (see `target.rs` for why).
+//!
 //! # Why the status decides
 //!
 //! The original tool picked a class from exception types and buried 429s and 503s. Here
@@ -59,6 +62,7 @@ mod request;
 mod request_error;
 mod retry_after;
 mod snippet;
+mod target;
 
 pub use allowed::{AllowedBase, AllowedBases};
 pub use config::HttpConfig;
@@ -69,3 +73,4 @@ pub use redact::{REDACTED, is_secret_name, redact_payload, redact_url};
 pub use request::{HttpBody, HttpRequest};
 pub use request_error::RequestError;
 pub use retry_after::from_headers as retry_after_hint;
+pub use target::HttpTarget;

@@ -47,6 +47,16 @@ pub enum RequestError {
         reason: String,
     },
 
+    /// The job sets a header that the configuration sets for the URL's target: leave it
+    /// out of the job, the handler adds it. Names the header, never a value.
+    #[error("header `{name}` is set by the configuration for {base}; leave it out of the job")]
+    TargetHeader {
+        /// The header name as the job gave it.
+        name: String,
+        /// The target's base URL.
+        base: String,
+    },
+
     /// Both `json` and `text` are given; a request has one body.
     #[error("invalid body: give `json` or `text`, not both")]
     TwoBodies,

@@ -35,6 +35,11 @@ impl Runner {
             // Every slot is busy: an ended attempt wakes the loop.
             return Ok(later(None, None));
         }
+        if pass.probe
+            && let Some(wait) = self.ask_health(now)?
+        {
+            return Ok(wait);
+        }
         // NOTE: listen before looking, so an enqueue between the claim and the sleep
         // still wakes us.
         let listener = store.listen();

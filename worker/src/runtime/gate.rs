@@ -123,7 +123,8 @@ impl Runner {
     }
 
     /// Logs and counts a breaker transition, and publishes the new state.
-    fn transitioned(&mut self, t: &Transition, cfg: &BreakerSettings) {
+    pub(super) fn transitioned(&mut self, t: &Transition, cfg: &BreakerSettings) {
+        self.health.reset();
         match t.to {
             crate::BreakerState::Open => tracing::warn!(
                 queue = %self.settings.queue,

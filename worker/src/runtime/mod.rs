@@ -7,7 +7,7 @@
 //!
 //! The loop never polls. It sleeps until the earliest of: a free slot (an attempt
 //! ended), the next due job, a store event (enqueue, requeue, retry), the end of the
-//! breaker's recovery timeout, the ramp's or the rate limit's next token, a policy
+//! breaker's recovery timeout, a health probe's answer (`health.rs`), the ramp's or the rate limit's next token, a policy
 //! reload, a change of the queue's pause or rate limit (`crate::control`), or shutdown.
 //! A paused queue claims nothing and sleeps until it is resumed.
 //!
@@ -32,6 +32,7 @@
 
 mod claim;
 mod gate;
+mod health;
 mod outcome;
 mod view;
 
@@ -210,6 +211,7 @@ impl Worker {
             stop,
             view,
             reloaded,
+            health: health::Health::default(),
             _shutdown: shutdown,
         };
         runner.resumed();
@@ -262,6 +264,8 @@ struct Runner {
     stop: watch::Receiver<Stop>,
     view: watch::Sender<BreakerView>,
     reloaded: Arc<Notify>,
+    /// This half-open episode's health probe.
+    health: health::Health,
     /// Held so the stop channel stays open even when every user handle is dropped.
     _shutdown: ShutdownHandle,
 }
@@ -294,6 +298,7 @@ impl Runner {
                     self.conclude(joined)?;
                     self.conclude_ready()?;
                 }
+                answer = health::answer(&mut self.health) => self.health_answered(answer)?,
                 () = event => {}
                 () = timer => {}
                 () = self.reloaded.notified() => {}
@@ -314,6 +319,7 @@ impl Runner {
     /// Shutdown: no more claims; running attempts get the grace period, then are
     /// cancelled and their jobs released. Then everything is flushed to disk.
     async fn drain(&mut self) -> Result<()> {
+        self.health.reset();
         let running = self.tasks.len();
         if running > 0 {
             tracing::info!(

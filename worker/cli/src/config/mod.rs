@@ -8,9 +8,11 @@
 //! where the value was written; the defaults are the libraries' defaults too.
 
 mod error;
+mod extension;
 mod log_filter;
 mod parse;
 mod render;
+mod secret;
 mod validate;
 mod values;
 
@@ -22,8 +24,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use error::ConfigError;
+pub(crate) use extension::{Extension, ParseSection, Section, fields_of};
 pub(crate) use log_filter::log_filter;
-pub(crate) use render::{defaults_toml, effective_toml};
+pub(crate) use parse::known_keys;
+pub(crate) use render::{defaults_toml, effective_toml, section_note};
+pub(crate) use secret::Redactor;
+pub use secret::Secret;
 use values::{bytes, duration, maybe_duration, optional_duration};
 
 /// The API's port unless configured: 7450.
@@ -45,6 +51,25 @@ pub struct Config {
     /// `[[schedules]]`: periodic jobs. Default: none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) schedules: Vec<ScheduleSection>,
+    /// The application's own section as written (`[NAME]`), for `config check` to print.
+    #[serde(skip)]
+    pub(crate) sections: BTreeMap<String, toml::Table>,
+    /// The application's job kinds, beside `http`.
+    #[serde(skip)]
+    pub(crate) kinds: Vec<String>,
+    /// Every secret value read, to keep out of what is stored, shown and logged.
+    #[serde(skip)]
+    pub(crate) redactor: Redactor,
+}
+
+/// One `[[http.targets]]` entry: a downstream whose headers (credentials) the HTTP
+/// handler adds to each request under `base`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TargetSection {
+    pub(crate) base: String,
+    #[serde(default)]
+    pub(crate) headers: BTreeMap<String, Secret>,
 }
 
 /// One `[[schedules]]` entry: when (`cron` + `timezone`, or `every`) and the job
@@ -141,6 +166,9 @@ pub(crate) struct HttpSection {
     pub(crate) max_timeout: Duration,
     #[serde(with = "duration")]
     pub(crate) connect_timeout: Duration,
+    /// `[[http.targets]]`. Default: none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) targets: Vec<TargetSection>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +223,9 @@ impl Default for Config {
             log: LogSection::default(),
             schedules: Vec::new(),
             queues: BTreeMap::new(),
+            sections: BTreeMap::new(),
+            kinds: Vec::new(),
+            redactor: Redactor::default(),
         }
     }
 }
@@ -240,6 +271,7 @@ impl Default for HttpSection {
             default_timeout: http.default_timeout,
             max_timeout: http.max_timeout,
             connect_timeout: http.connect_timeout,
+            targets: Vec::new(),
         }
     }
 }
@@ -291,6 +323,16 @@ fn timeouts_out<S: serde::Serializer>(
     text.serialize(s)
 }
 
+/// Whether loading a configuration reads its secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Secrets {
+    /// Read each one; one that cannot be read is an error (`run`, `config check`).
+    Read,
+    /// Leave them unread: client commands use the file for the API's address only, and
+    /// must work where the daemon's credentials are not set.
+    Skip,
+}
+
 /// Values given on `tenax run`'s command line, applied over the file and the environment
 /// before the one validation.
 #[derive(Debug, Default, Clone)]
@@ -305,7 +347,13 @@ impl Config {
     /// The configuration from `path` (or the defaults without one), then the environment
     /// overrides `TENAX_DATA_DIR`, `TENAX_API_ADDR`, `TENAX_API_TOKEN`, then `overrides`,
     /// validated as `tenax run` needs it: what this accepts, the daemon starts with.
-    pub(crate) fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    /// `app` is the application's part of the file; `secrets` whether to read them.
+    pub(crate) fn load(
+        path: Option<&Path>,
+        overrides: &Overrides,
+        app: &Extension,
+        secrets: Secrets,
+    ) -> Result<Config, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let (text, origin) = match path {
             Some(path) => {
@@ -317,11 +365,12 @@ impl Config {
             }
             None => (String::new(), "(defaults)".to_owned()),
         };
-        Config::build(&text, &origin, env, overrides)
+        Config::build(&text, &origin, env, overrides, app, secrets)
     }
 
-    /// Parses `text` (named `origin` in errors), applies the overrides `env` gives, and
-    /// validates: what `tenax config check` does with a file, minus reading it.
+    /// Parses `text` (named `origin` in errors), applies the overrides `env` gives (and
+    /// reads the `{ env = "NAME" }` secrets from it), and validates: what
+    /// `tenax config check` does with a file, minus reading it.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the key, and its line and column where it is in `text`.
@@ -330,17 +379,35 @@ impl Config {
         origin: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        Config::build(text, origin, env, &Overrides::default())
+        Config::build(
+            text,
+            origin,
+            env,
+            &Overrides::default(),
+            &Extension::default(),
+            Secrets::Read,
+        )
     }
 
-    fn build(
+    pub(crate) fn build(
         text: &str,
         origin: &str,
         env: impl Fn(&str) -> Option<String>,
         overrides: &Overrides,
+        app: &Extension,
+        secrets: Secrets,
     ) -> Result<Config, ConfigError> {
         let mut source = parse::Source::parse(text, origin)?;
-        let mut config = source.deserialize()?;
+        let names = source.env_names();
+        let found = names.into_iter().map(|n| {
+            let value = env(&n);
+            (n, value)
+        });
+        let (config, redactor) = secret::scoped(found.collect(), secrets == Secrets::Read, || {
+            source.deserialize(app)
+        });
+        let mut config = config?;
+        config.redactor = redactor;
         if let Some(dir) = env("TENAX_DATA_DIR") {
             config.data_dir = PathBuf::from(dir);
             source.set_by("data_dir", "TENAX_DATA_DIR");
@@ -370,6 +437,9 @@ impl Config {
             }
         }
         validate::validate(&config, &source)?;
+        if let Some(token) = config.api.token.clone() {
+            config.redactor = std::mem::take(&mut config.redactor).with(&token);
+        }
         Ok(config)
     }
 
@@ -408,7 +478,19 @@ impl Config {
             .min_free_bytes(s.min_free_space)
     }
 
-    /// The HTTP handler's settings.
+    /// The HTTP handler's settings, its targets with their secrets included (checked by
+    /// [`Config::load`], which passed).
+    pub(crate) fn http_config_with_targets(
+        &self,
+    ) -> Result<tenax_worker::http::HttpConfig, ConfigError> {
+        let source = parse::Source::parse("", "(configuration)")?;
+        Ok(tenax_worker::http::HttpConfig {
+            targets: validate::targets(self, &source)?,
+            ..self.http_config()
+        })
+    }
+
+    /// The HTTP handler's settings without the targets (which need their secrets).
     pub(crate) fn http_config(&self) -> tenax_worker::http::HttpConfig {
         tenax_worker::http::HttpConfig {
             allowed_bases: self.http.allowed_bases.clone(),

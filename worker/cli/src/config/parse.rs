@@ -14,6 +14,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::line_column;
+use super::extension::Extension;
 use super::{Config, ConfigError};
 
 /// A configuration's text, its spans, and which keys the environment or flags set since.
@@ -44,43 +45,117 @@ impl<'a> Source<'a> {
         })
     }
 
-    /// The configuration the text describes; an unknown key or a value of the wrong type
-    /// is an error at that key.
-    pub(super) fn deserialize(&self) -> Result<Config, ConfigError> {
-        let de = toml::de::Deserializer::parse(self.text).map_err(|e| {
-            let (line, column) = line_column(self.text, e.span().map_or(0, |s| s.start));
-            ConfigError::Parse {
-                origin: self.origin.to_owned(),
-                line,
-                column,
-                message: e.message().trim().to_owned(),
+    /// The configuration the text describes, the application's section (if `app` has
+    /// one) parsed by its own type; an unknown key or a value of the wrong type is an
+    /// error at that key.
+    pub(super) fn deserialize(&self, app: &Extension) -> Result<Config, ConfigError> {
+        let mut root = self.root.clone();
+        let mut own = None;
+        if let Some(section) = &app.section {
+            let name = section.name.as_str();
+            let key = root.get_ref().keys().find(|k| k.get_ref() == name).cloned();
+            let taken = key.and_then(|key| root.get_mut().remove(&key));
+            own = Some((section, taken));
+        }
+        let mut config: Config =
+            serde_path_to_error::deserialize(toml::de::Deserializer::from(root))
+                .map_err(|e| self.refused(e, &[], app))?;
+        config.kinds.clone_from(&app.kinds);
+        if let Some((section, value)) = own {
+            let present = value.is_some();
+            let value = value.unwrap_or_else(|| Spanned::new(0..0, DeValue::Table(DeTable::new())));
+            if present {
+                let table = <toml::Table as serde::Deserialize>::deserialize(
+                    toml::de::ValueDeserializer::from(value.clone()),
+                )
+                .unwrap_or_default();
+                config.sections.insert(section.name.clone(), table);
             }
-        })?;
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let path: Vec<String> = e
-                .path()
-                .iter()
-                .filter_map(|segment| match segment {
-                    Segment::Map { key } => Some(key.clone()),
-                    Segment::Seq { index } => Some(index.to_string()),
-                    Segment::Enum { .. } | Segment::Unknown => None,
-                })
-                .collect();
-            let path: Vec<&str> = path.iter().map(String::as_str).collect();
-            let inner = e.into_inner();
-            match unknown_key(&path) {
-                Some(hint) => ConfigError::Unknown {
-                    at: self.at(&path),
-                    key: dotted(&path),
-                    hint,
-                },
-                None => ConfigError::Invalid {
-                    at: self.at(&path),
-                    key: dotted(&path),
-                    message: format!("is invalid: {}", inner.message().trim()),
-                },
+            (section.parse)(toml::de::ValueDeserializer::from(value)).map_err(|e| {
+                let mut err = self.refused(e, &[&section.name], app);
+                if let ConfigError::Invalid { message, .. } = &mut err
+                    && !present
+                {
+                    *message = format!(
+                        "is a required section of this application ([{}]): {}",
+                        section.name,
+                        message.trim_start_matches("is invalid: ")
+                    );
+                }
+                err
+            })?;
+        }
+        Ok(config)
+    }
+
+    /// Every variable a `{ env = "NAME" }` table of the text names (a secret's source),
+    /// so the loader can look them up before the secrets are read.
+    pub(super) fn env_names(&self) -> Vec<String> {
+        fn walk(value: &DeValue<'_>, out: &mut Vec<String>) {
+            match value {
+                DeValue::Table(table) => {
+                    let mut entries = table.iter();
+                    if let (Some((key, value)), None) = (entries.next(), entries.next())
+                        && key.get_ref() == "env"
+                        && let DeValue::String(name) = value.get_ref()
+                    {
+                        out.push(name.to_string());
+                    }
+                    for (_, value) in table.iter() {
+                        walk(value.get_ref(), out);
+                    }
+                }
+                DeValue::Array(items) => {
+                    for item in items.iter() {
+                        walk(item.get_ref(), out);
+                    }
+                }
+                _ => {}
             }
-        })
+        }
+        let mut names = Vec::new();
+        for (_, value) in self.root.get_ref().iter() {
+            walk(value.get_ref(), &mut names);
+        }
+        names
+    }
+
+    /// A deserialisation error of the table at `prefix` as a configuration error at
+    /// its key: unknown (with the nearest known key) or invalid.
+    fn refused(
+        &self,
+        e: serde_path_to_error::Error<toml::de::Error>,
+        prefix: &[&str],
+        app: &Extension,
+    ) -> ConfigError {
+        let path: Vec<String> = prefix
+            .iter()
+            .map(|p| (*p).to_owned())
+            .chain(e.path().iter().filter_map(|segment| match segment {
+                Segment::Map { key } => Some(key.clone()),
+                Segment::Seq { index } => Some(index.to_string()),
+                Segment::Enum { .. } | Segment::Unknown => None,
+            }))
+            .collect();
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        let inner = e.into_inner();
+        let hint = match (&app.section, prefix.is_empty()) {
+            (Some(section), false) => section_unknown_key(&path, section.fields),
+            (section, true) => unknown_key(&path, section.as_ref().map(|s| s.name.as_str())),
+            (None, false) => None,
+        };
+        match hint {
+            Some(hint) => ConfigError::Unknown {
+                at: self.at(&path),
+                key: dotted(&path),
+                hint,
+            },
+            None => ConfigError::Invalid {
+                at: self.at(&path),
+                key: dotted(&path),
+                message: format!("is invalid: {}", inner.message().trim()),
+            },
+        }
     }
 
     /// Records that the environment or a flag (`by`) set `key` after the file.
@@ -150,9 +225,14 @@ pub(super) fn dotted(path: &[&str]) -> String {
 /// If the last key of `path` is not a key of its table: what to say about it (the
 /// suggestion, else the valid keys). `None` for a known key, or one in a free-form table
 /// such as `worker.timeouts`.
-fn unknown_key(path: &[&str]) -> Option<String> {
+fn unknown_key(path: &[&str], app_section: Option<&str>) -> Option<String> {
     let (name, parent) = path.split_last()?;
-    let known = known_keys(parent)?;
+    let mut known = known_keys(parent)?;
+    if parent.is_empty()
+        && let Some(section) = app_section
+    {
+        known.push(section.to_owned());
+    }
     if known.iter().any(|k| k == name) {
         return None;
     }
@@ -164,11 +244,30 @@ fn unknown_key(path: &[&str]) -> Option<String> {
     })
 }
 
+/// In the application's section (`path` starts with its name): if the last key is not
+/// one of its type's `fields`, what to say about it. Only its top level is known.
+fn section_unknown_key(path: &[&str], fields: Option<&[&str]>) -> Option<String> {
+    let [section, name] = path else {
+        return None;
+    };
+    let fields = fields?;
+    if fields.contains(name) {
+        return None;
+    }
+    Some(match tenax_policies::nearest_key(name, fields) {
+        Some(best) => format!("; did you mean `{section}.{best}`?"),
+        None => format!("; valid keys here: {}", fields.join(", ")),
+    })
+}
+
 /// The keys of the table at `path`, read from a configuration with every optional key
 /// set, serialised: the schema is the type itself. `None` for a table whose keys are free
 /// (job kinds in `worker.timeouts`) or a path that is not a table.
-pub(super) fn known_keys(path: &[&str]) -> Option<Vec<String>> {
-    if path == ["worker", "timeouts"] || matches!(path, ["schedules", _, "payload", ..]) {
+pub(crate) fn known_keys(path: &[&str]) -> Option<Vec<String>> {
+    if path == ["worker", "timeouts"]
+        || matches!(path, ["schedules", _, "payload", ..])
+        || matches!(path, ["http", "targets", _, "headers", ..])
+    {
         return None;
     }
     let mut value = toml::Value::try_from(every_key_set()).ok()?;
@@ -200,6 +299,10 @@ pub(super) fn every_key_set() -> Config {
         payload: toml::Table::new(),
         catch_up: crate::schedule::CatchUp::One,
     });
+    config.http.targets.push(super::TargetSection {
+        base: "http://127.0.0.1:32400/".into(),
+        headers: [("X-Token".to_owned(), super::Secret::unread_env("TOKEN"))].into(),
+    });
     config
 }
 
@@ -230,15 +333,23 @@ mod tests {
     #[test]
     fn an_unknown_key_gets_the_nearest_known_one_or_the_list() {
         assert_eq!(
-            unknown_key(&["worker", "concurency"]).as_deref(),
+            unknown_key(&["worker", "concurency"], None).as_deref(),
             Some("; did you mean `worker.concurrency`?")
         );
-        let list = unknown_key(&["telemetry"]).expect("unknown");
+        let list = unknown_key(&["telemetry"], None).expect("unknown");
         assert!(
             list.contains("valid keys here") && list.contains("worker"),
             "{list}"
         );
-        assert_eq!(unknown_key(&["worker", "concurrency"]), None);
-        assert_eq!(unknown_key(&["worker", "timeouts", "anything"]), None);
+        assert_eq!(unknown_key(&["worker", "concurrency"], None), None);
+        assert_eq!(unknown_key(&["worker", "timeouts", "anything"], None), None);
+        assert_eq!(
+            unknown_key(&["stash2plx"], Some("stash2plex")).as_deref(),
+            Some("; did you mean `stash2plex`?")
+        );
+        assert_eq!(
+            section_unknown_key(&["app", "plex_ur"], Some(&["plex_url", "token"])).as_deref(),
+            Some("; did you mean `app.plex_url`?")
+        );
     }
 }

@@ -3,9 +3,14 @@
 //! values from the [`Config`] itself, so the printed defaults cannot drift from the code
 //! (a test parses them back) and a checked file prints in the same form.
 //!
-//! The API token is never printed: a set token shows as a comment.
+//! The API token is never printed: a set token shows as a comment. A [`Secret`]
+//! prints where it comes from (`{ env = "NAME" }`), never its value, and in an
+//! application's section a string under a name that says it is a credential is
+//! replaced by `***`.
+//!
+//! [`Secret`]: super::Secret
 
-use super::Config;
+use super::{Config, Extension};
 
 /// The default configuration file, every key with its default and what it does.
 pub(crate) fn defaults_toml() -> String {
@@ -162,13 +167,81 @@ fn render(config: &Config) -> String {
         if *section == "worker" {
             timeouts(&mut out, table.unwrap_or(&empty));
         }
+        if *section == "http" {
+            targets(&mut out, table.and_then(|t| t.get("targets")?.as_array()));
+        }
     }
     queues(&mut out, root.get("queues").and_then(toml::Value::as_table));
     schedules(
         &mut out,
         root.get("schedules").and_then(toml::Value::as_array),
     );
+    for (name, table) in &config.sections {
+        out.push_str(&format!(
+            "\n# [{name}]: the application's own section, as written.\n"
+        ));
+        let mut wrapped = toml::Table::new();
+        wrapped.insert(name.clone(), toml::Value::Table(shown(table)));
+        out.push_str(&toml::to_string(&wrapped).unwrap_or_default());
+    }
     out
+}
+
+/// What `config defaults` says of an application's section: its name and keys.
+pub(crate) fn section_note(app: &Extension) -> String {
+    let Some(section) = &app.section else {
+        return String::new();
+    };
+    let keys = section
+        .fields
+        .map(|f| format!(" Its keys: {}.", f.join(", ")))
+        .unwrap_or_default();
+    format!(
+        "\n# [{}]: the application's own section; see its documentation.{keys}\n",
+        section.name
+    )
+}
+
+/// `table` with every string under a credential's name replaced by `***`.
+fn shown(table: &toml::Table) -> toml::Table {
+    fn value(name: &str, v: &toml::Value) -> toml::Value {
+        match v {
+            toml::Value::String(_) if tenax_worker::http::is_secret_name(name) => {
+                toml::Value::from(tenax_worker::http::REDACTED)
+            }
+            toml::Value::Table(t) => toml::Value::Table(shown(t)),
+            toml::Value::Array(items) => {
+                toml::Value::Array(items.iter().map(|i| value(name, i)).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    table
+        .iter()
+        .map(|(k, v)| (k.clone(), value(k, v)))
+        .collect()
+}
+
+const TARGETS_DOC: &str = "\
+# [[http.targets]]: downstreams whose credentials the configuration holds, none by
+# default. The HTTP handler adds `headers` to each request under `base` (the longest
+# matching base wins), and the base is an allowed base too. Header values are secrets:
+# { env = \"NAME\" } or { file = \"PATH\" }, never written here. A job may not set them.
+#   base = \"https://plex.local:32400/\"
+#   headers = { \"X-Plex-Token\" = { env = \"PLEX_TOKEN\" } }
+";
+
+fn targets(out: &mut String, list: Option<&Vec<toml::Value>>) {
+    out.push('\n');
+    out.push_str(TARGETS_DOC);
+    for entry in list.into_iter().flatten() {
+        out.push_str("\n[[http.targets]]\n");
+        for key in ["base", "headers"] {
+            if let Some(value) = entry.as_table().and_then(|t| t.get(key)) {
+                out.push_str(&format!("{key} = {value}\n"));
+            }
+        }
+    }
 }
 
 /// What each `[[schedules]]` key means; shown once, above the entries (or alone).

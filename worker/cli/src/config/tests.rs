@@ -246,6 +246,8 @@ fn a_missing_file_names_its_path() {
     let e = Config::load(
         Some(std::path::Path::new("/nonexistent/tenax.toml")),
         &Overrides::default(),
+        &Extension::default(),
+        Secrets::Read,
     )
     .expect_err("missing")
     .to_string();

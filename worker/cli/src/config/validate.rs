@@ -9,9 +9,9 @@
 
 use std::collections::HashSet;
 
-use tenax_policies::CompiledPolicy;
+use tenax_policies::{CompiledPolicy, LivePolicy};
 use tenax_worker::WorkerBuilder;
-use tenax_worker::http::{AllowedBases, HttpRequest};
+use tenax_worker::http::{AllowedBases, HttpConfig, HttpHandler, HttpRequest, HttpTarget};
 
 use super::parse::{Source, dotted};
 use super::{Config, ConfigError, log_filter};
@@ -59,6 +59,7 @@ pub(super) fn validate(config: &Config, source: &Source<'_>) -> Result<(), Confi
         .map_err(|e| bad(&["http", e.setting], e.message))?;
     AllowedBases::parse(&config.http.allowed_bases)
         .map_err(|e| bad(&["http", "allowed_bases"], e.to_string()))?;
+    targets(config, source)?;
 
     config
         .store_options()
@@ -189,24 +190,39 @@ pub(super) fn schedule(
             format!("is {queue:?}, but this daemon serves {served:?}"),
         ));
     }
-    if s.kind != crate::daemon::HTTP_KIND {
+    let payload = serde_json::to_vec(&s.payload).map_err(|e| bad("payload", e.to_string()))?;
+    if s.kind == crate::daemon::HTTP_KIND {
+        let request = HttpRequest::from_payload(&payload)
+            .map_err(|e| bad("payload", format!("is not an HTTP job: {e}")))?;
+        // Checked as the handler checks an enqueue: the allow-list with the targets'
+        // bases, a target's own headers, the timeout's maximum.
+        let http = HttpConfig {
+            targets: targets(config, source)?,
+            ..config.http_config()
+        };
+        let policy = LivePolicy::new(CompiledPolicy::default());
+        let handler = HttpHandler::new(http, policy).map_err(|e| bad("payload", e.to_string()))?;
+        handler
+            .check(&request)
+            .map_err(|e| bad("payload", e.to_string()))?;
+    } else if !config.kinds.contains(&s.kind) {
+        // An application kind's payload is checked by its handler when the daemon
+        // starts; the handlers need the store, which a check does not open.
+        let mut kinds = vec![crate::daemon::HTTP_KIND.to_owned()];
+        kinds.extend(config.kinds.iter().cloned());
         return Err(bad(
             "kind",
             format!(
-                "is {:?}; the daemon runs jobs of kind {:?}",
+                "is {:?}; this daemon runs jobs of kind {}",
                 s.kind,
-                crate::daemon::HTTP_KIND
+                kinds
+                    .iter()
+                    .map(|k| format!("{k:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     }
-    let payload = serde_json::to_vec(&s.payload).map_err(|e| bad("payload", e.to_string()))?;
-    let request = HttpRequest::from_payload(&payload)
-        .map_err(|e| bad("payload", format!("is not an HTTP job: {e}")))?;
-    let allowed = AllowedBases::parse(&config.http.allowed_bases)
-        .map_err(|e| bad("payload", e.to_string()))?;
-    allowed
-        .check(&request)
-        .map_err(|e| bad("payload", e.to_string()))?;
     Ok(Schedule {
         name: s.name.clone(),
         timing,
@@ -216,6 +232,46 @@ pub(super) fn schedule(
         kind: s.kind.clone(),
         payload,
     })
+}
+
+/// The `[[http.targets]]`, each with its headers' secret values; an error names the
+/// base or the header (never a value).
+pub(super) fn targets(
+    config: &Config,
+    source: &Source<'_>,
+) -> Result<Vec<HttpTarget>, ConfigError> {
+    let mut out: Vec<HttpTarget> = Vec::with_capacity(config.http.targets.len());
+    for (i, t) in config.http.targets.iter().enumerate() {
+        let index = i.to_string();
+        let bad = |path: &[&str], message: String| {
+            let path: Vec<&str> = ["http", "targets", index.as_str()]
+                .into_iter()
+                .chain(path.iter().copied())
+                .collect();
+            ConfigError::Invalid {
+                at: source.at(&path),
+                key: dotted(&path),
+                message,
+            }
+        };
+        let mut target = HttpTarget::new(&t.base).map_err(|e| bad(&["base"], e.to_string()))?;
+        if out.iter().any(|o| o.base() == target.base()) {
+            return Err(bad(
+                &["base"],
+                format!(
+                    "{:?} is the base of an earlier target; give each base once",
+                    t.base
+                ),
+            ));
+        }
+        for (name, secret) in &t.headers {
+            target = target
+                .header(name, secret.expose())
+                .map_err(|e| bad(&["headers", name], e.to_string()))?;
+        }
+        out.push(target);
+    }
+    Ok(out)
 }
 
 /// The configuration key of a store option, where the two names differ.
