@@ -33,9 +33,7 @@ async fn recording_server() -> (String, Seen) {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             let path = request.uri().path().to_owned();
-            log.lock()
-                .expect("log")
-                .push((path.clone(), token.clone()));
+            log.lock().expect("log").push((path.clone(), token.clone()));
             match path.as_str() {
                 "/echo" => (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -85,9 +83,12 @@ async fn a_target_header_is_added_under_its_base_and_the_longest_base_wins() -> 
         ],
     )?;
     for path in ["/identity", "/library/sections", "/libraryx"] {
-        run(&handler, HttpRequest::get(format!("{base}{path}")).to_payload())
-            .await
-            .expect("delivered");
+        run(
+            &handler,
+            HttpRequest::get(format!("{base}{path}")).to_payload(),
+        )
+        .await
+        .expect("delivered");
     }
     assert_eq!(
         tokens(&seen),
@@ -106,18 +107,27 @@ async fn a_url_under_no_target_gets_no_header_and_a_targets_base_is_allowed() ->
     let (other, other_seen) = recording_server().await;
     // `other` is allowed but no target; `plex` is allowed only as a target's base.
     let handler = handler(&[&other], vec![target(&format!("{plex}/api"), "s3cret")?])?;
-    run(&handler, HttpRequest::get(format!("{other}/api/x")).to_payload())
-        .await
-        .expect("delivered");
-    run(&handler, HttpRequest::get(format!("{plex}/api/x")).to_payload())
-        .await
-        .expect("delivered");
+    run(
+        &handler,
+        HttpRequest::get(format!("{other}/api/x")).to_payload(),
+    )
+    .await
+    .expect("delivered");
+    run(
+        &handler,
+        HttpRequest::get(format!("{plex}/api/x")).to_payload(),
+    )
+    .await
+    .expect("delivered");
     let refused = handler
         .validate(&HttpRequest::get(format!("{plex}/admin")).to_payload())
         .expect_err("outside the target's base");
     assert!(refused.message.contains("outside"), "{refused}");
     assert_eq!(tokens(&other_seen), vec![("/api/x".into(), None)]);
-    assert_eq!(tokens(&plex_seen), vec![("/api/x".into(), Some("s3cret".into()))]);
+    assert_eq!(
+        tokens(&plex_seen),
+        vec![("/api/x".into(), Some("s3cret".into()))]
+    );
     Ok(())
 }
 
@@ -154,14 +164,20 @@ async fn a_redirect_out_of_the_target_is_not_followed_and_an_echo_is_scrubbed() 
         .await
         .expect_err("not followed");
     assert_eq!((err.class, err.status), (ErrorClass::PERMANENT, Some(302)));
-    assert!(tokens(&other_seen).is_empty(), "the credential left its target");
+    assert!(
+        tokens(&other_seen).is_empty(),
+        "the credential left its target"
+    );
 
     let within = HttpRequest::get(format!("{plex}/away?url={plex}/ok"));
     run(&handler, within.to_payload()).await.expect("followed");
 
-    let err = run(&handler, HttpRequest::get(format!("{plex}/echo")).to_payload())
-        .await
-        .expect_err("500");
+    let err = run(
+        &handler,
+        HttpRequest::get(format!("{plex}/echo")).to_payload(),
+    )
+    .await
+    .expect_err("500");
     assert_eq!(err.class, ErrorClass::TRANSIENT);
     assert!(err.message.contains("bad token ***"), "{err}");
     assert!(!err.message.contains("s3cret"), "{err}");

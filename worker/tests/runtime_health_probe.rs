@@ -62,7 +62,11 @@ async fn a_failing_probe_keeps_the_breaker_open_without_touching_a_job() -> Resu
 
     breaker.wait_for(|v| v.state == BreakerState::Open).await?;
     assert_eq!(rec.count(), 1, "the first failure opened it");
-    assert_eq!(asked.load(Ordering::SeqCst), 0, "only a half-open breaker asks");
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        0,
+        "only a half-open breaker asks"
+    );
 
     // Three recovery timeouts: each one asks the probe once, which fails, and the
     // breaker reopens with a fresh timeout. No job runs.
@@ -88,7 +92,11 @@ async fn a_failing_probe_keeps_the_breaker_open_without_touching_a_job() -> Resu
         .await?;
     assert_eq!(asked.load(Ordering::SeqCst), 4);
     support::until(Duration::from_secs(30), || {
-        store.stats().map(|s| s.queues[DEFAULT_QUEUE].counts.completed).unwrap_or(0) == 3
+        store
+            .stats()
+            .map(|s| s.queues[DEFAULT_QUEUE].counts.completed)
+            .unwrap_or(0)
+            == 3
     })
     .await;
     // One failed attempt before the outage was known, then one each: nothing burned.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tenax_core::JobStore;
+use tenax_worker::HandlerError;
 use tokio::time::Instant;
 
 use crate::failure::Failure;
@@ -97,14 +98,20 @@ impl App {
         }))
     }
 
-    /// The health probe the worker runs before it leaves the breaker: Plex's identity,
-    /// then Stash's version; both must answer.
+    /// The health probe a half-open breaker asks before it lets a job through: Plex's
+    /// identity, then Stash's version; both must answer.
     ///
     /// # Errors
-    /// The first that does not, and why.
-    pub async fn probe(&self) -> Result<(), String> {
-        self.plex.identity().await.map_err(|e| e.to_string())?;
-        self.stash.version().await.map_err(|e| e.to_string())?;
+    /// The first that does not, classified as its jobs would be.
+    pub async fn probe(&self) -> Result<(), HandlerError> {
+        self.plex
+            .identity()
+            .await
+            .map_err(|e| e.to_handler_error(None))?;
+        self.stash
+            .version()
+            .await
+            .map_err(|e| e.to_handler_error(None))?;
         Ok(())
     }
 

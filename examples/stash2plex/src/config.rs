@@ -79,6 +79,8 @@ struct Raw {
     /// Default: 200.
     #[serde(default = "two_hundred")]
     reconcile_page_size: u32,
+    /// Default: Stash on `http://127.0.0.1:9999` without credentials.
+    #[serde(default)]
     stash: StashSection,
     plex: PlexSection,
     /// Default: none.
@@ -110,6 +112,15 @@ struct PlexSection {
     libraries: Vec<String>,
 }
 
+impl Default for StashSection {
+    fn default() -> Self {
+        StashSection {
+            url: stash_url(),
+            api_key: None,
+        }
+    }
+}
+
 impl TryFrom<Raw> for SyncConfig {
     type Error = String;
 
@@ -120,7 +131,10 @@ impl TryFrom<Raw> for SyncConfig {
                 .map_err(|e| format!("path_mappings[{i}]: {e}"))?;
         }
         let lists = |f| raw.fields.contains(&f);
-        if lists(SyncField::Performers) && lists(SyncField::Tags) && raw.performers_as == raw.tags_as {
+        if lists(SyncField::Performers)
+            && lists(SyncField::Tags)
+            && raw.performers_as == raw.tags_as
+        {
             return Err(format!(
                 "performers_as and tags_as are both `{}`: each list needs its own Plex field",
                 raw.performers_as.name()

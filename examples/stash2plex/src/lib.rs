@@ -14,6 +14,7 @@
 
 mod app;
 pub mod classify;
+mod config;
 mod failure;
 pub mod fields;
 mod http;
@@ -27,6 +28,7 @@ pub mod stash;
 mod sync;
 
 pub use app::{App, Settings};
+pub use config::SyncConfig;
 pub use failure::Failure;
 pub use reconcile::{PlexReconcile, RECONCILE_KIND};
 pub use sync::{PlexSync, SYNC_KIND};

@@ -255,7 +255,11 @@ pub(crate) fn scoped<T>(
     });
     let _reset = Reset;
     let result = f();
-    let read = SCOPE.with(|s| s.borrow_mut().as_mut().map(|scope| std::mem::take(&mut scope.read)));
+    let read = SCOPE.with(|s| {
+        s.borrow_mut()
+            .as_mut()
+            .map(|scope| std::mem::take(&mut scope.read))
+    });
     (result, Redactor::new(read.unwrap_or_default()))
 }
 
@@ -436,7 +440,10 @@ mod tests {
 
     #[test]
     fn the_redactor_replaces_every_value_read_in_the_scope() {
-        let env = [("A".to_owned(), Some("s3cret".to_owned())), ("B".to_owned(), Some("s3cret-longer".to_owned()))];
+        let env = [
+            ("A".to_owned(), Some("s3cret".to_owned())),
+            ("B".to_owned(), Some("s3cret-longer".to_owned())),
+        ];
         let (holders, redactor) = scoped(env.into_iter().collect(), true, || {
             let a: Holder = toml::from_str("token = { env = \"A\" }").expect("A");
             let b: Holder = toml::from_str("token = { env = \"B\" }").expect("B");
@@ -444,6 +451,9 @@ mod tests {
         });
         assert_eq!(holders.1.token.expose(), "s3cret-longer");
         assert_eq!(redactor.redact("x s3cret-longer y s3cret"), "x *** y ***");
-        assert!(matches!(redactor.redact("clean"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            redactor.redact("clean"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }
