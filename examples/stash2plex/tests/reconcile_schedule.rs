@@ -11,7 +11,7 @@ use support::{World, scene};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-const SCHEDULE: &str = "reconcile_page_size = 2\n\n\
+const SCHEDULE: &str = "reconcile_page_size = 2\nlisting_page_size = 3\n\n\
     [[schedules]]\nname = \"reconcile\"\nevery = \"1s\"\nkind = \"plex-reconcile\"\npayload = {}\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -113,8 +113,13 @@ impl Index {
                 let got = page.metadata.len() as u64;
                 catalog.add(&section.key, &page.metadata);
                 start += got;
-                let total = page.total_size.unwrap_or(page.size.max(start));
-                if got == 0 || start >= total {
+                // Plex gives `totalSize` for a paged listing; without it, a full page
+                // means there may be more.
+                let more = match page.total_size {
+                    Some(total) => start < total,
+                    None => got == self.page_size,
+                };
+                if got == 0 || !more {
                     break;
                 }
             }
