@@ -46,6 +46,9 @@ pub struct Settings {
     pub listing_page_size: u64,
     /// How old a listing reconciliation may use.
     pub listing_max_age: Duration,
+    /// A listing this much older than an attempt still counts as new for it, so that
+    /// many jobs retrying at once cost one listing per interval, not one each.
+    pub listing_min_interval: Duration,
     /// Scenes per reconciliation job.
     pub reconcile_page_size: u32,
 }
@@ -125,14 +128,17 @@ impl App {
 
     /// The Plex item holding one of `files` (Plex paths), checked against the item
     /// itself. Looks in the current catalogue, then, on a miss or a stale hit, in one
-    /// listed after `started` (see [`crate::plex::Index`]).
+    /// listed after `started` (less `listing_min_interval`; see [`crate::plex::Index`]).
     pub(crate) async fn locate(
         &self,
         files: &[String],
         started: Instant,
     ) -> Result<Located, Failure> {
         let mut last = Match::Missing;
-        for need in [Freshness::Any, Freshness::ListedSince(started)] {
+        let recent = started
+            .checked_sub(self.settings.listing_min_interval)
+            .unwrap_or(started);
+        for need in [Freshness::Any, Freshness::ListedSince(recent)] {
             let catalog = self.index.catalog(&self.plex, need).await?;
             last = catalog.find(files, self.settings.strict_matching);
             if let Match::One(entry, _) = &last {

@@ -11,6 +11,11 @@
 //! performers_as = "actor"         # actor, genre, collection or label
 //! tags_as = "genre"
 //! poster = true                   # upload the scene's cover when it changed
+//! # request_timeout = "30s"       connect_timeout = "5s"
+//! # listing_page_size = 500       items per request when listing Plex's libraries
+//! # listing_min_interval = "10s"  retries within this of a listing reuse it
+//! # listing_max_age = "5m"        how old a listing reconciliation may use
+//! # reconcile_page_size = 200     scenes per reconciliation job
 //!
 //! [stash2plex.stash]
 //! url = "http://127.0.0.1:9999"
@@ -76,6 +81,9 @@ struct Raw {
     /// Default: 5 min.
     #[serde(default = "five_minutes", deserialize_with = "duration")]
     listing_max_age: Duration,
+    /// Default: 10 s.
+    #[serde(default = "ten_seconds", deserialize_with = "duration")]
+    listing_min_interval: Duration,
     /// Default: 200.
     #[serde(default = "two_hundred")]
     reconcile_page_size: u32,
@@ -184,6 +192,7 @@ impl SyncConfig {
             connect_timeout: raw.connect_timeout,
             listing_page_size: raw.listing_page_size,
             listing_max_age: raw.listing_max_age,
+            listing_min_interval: raw.listing_min_interval,
             reconcile_page_size: raw.reconcile_page_size,
         }
     }
@@ -213,6 +222,9 @@ fn thirty_seconds() -> Duration {
 }
 fn five_seconds() -> Duration {
     Duration::from_secs(5)
+}
+fn ten_seconds() -> Duration {
+    Duration::from_secs(10)
 }
 fn five_minutes() -> Duration {
     Duration::from_secs(300)

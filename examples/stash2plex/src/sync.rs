@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::app::{App, Located};
 use crate::failure::Failure;
 use crate::payload::SyncPayload;
-use crate::plex::{Entry, model::Item};
+use crate::plex::Entry;
 use crate::poster;
 use crate::stash::Scene;
 
@@ -90,7 +90,7 @@ impl App {
         if let Some(fingerprint) = &poster {
             self.remember_poster(&entry.rating_key, fingerprint).await?;
         }
-        log_synced(id, &entry, &item, &plan.fields, poster.is_some());
+        log_synced(id, &entry, &plan.fields, poster.is_some());
         Ok(())
     }
 
@@ -134,14 +134,13 @@ fn store_failure(message: &str) -> Failure {
     )))
 }
 
-fn log_synced(scene: &str, entry: &Entry, item: &Item, fields: &[&str], poster: bool) {
+fn log_synced(scene: &str, entry: &Entry, fields: &[&str], poster: bool) {
     if fields.is_empty() && !poster {
         tracing::info!(scene, item = %entry.rating_key, "already in sync");
     } else {
         tracing::info!(
             scene,
             item = %entry.rating_key,
-            title = %item.title,
             fields = %fields.join(","),
             poster,
             "synced to Plex"

@@ -6,7 +6,9 @@
 //! when it misses, or the item it found is gone, the caller asks for a catalogue listed
 //! *after its attempt began*: a job whose file was scanned a minute ago is then looked up
 //! in a listing that includes it. Concurrent callers share one listing (one refresh runs
-//! at a time, and a caller that waited for it finds it fresh enough). The catalogue is
+//! at a time, and a caller that waited for it finds it fresh enough); a listing made at
+//! most `listing_min_interval` before an attempt also counts, so that a thousand jobs
+//! waiting for a scan cost one listing per interval, not one each. The catalogue is
 //! only a way to find candidates: every match is checked against the item itself before
 //! anything is edited, so a stale catalogue can cost a listing, never a wrong edit.
 

@@ -31,14 +31,15 @@ pub struct Daemon {
 }
 
 /// Writes the configuration for a daemon on `dir`: data, fast policy, API on a free
-/// port, `[stash2plex]` pointing at the mocks, plus `extra`.
+/// port, `[stash2plex]` pointing at the mocks, plus `extra`. Plex is listed anew for
+/// every retry that needs it (`listing_min_interval = "0s"`), to match the fast policy.
 pub fn write_config(dir: &Path, stash: &str, plex: &str, extra: &str) -> PathBuf {
     let policy = dir.join("policy.rhai");
     std::fs::write(&policy, FAST_POLICY).expect("write policy");
     let config = dir.join("stash2plex.toml");
     let text = format!(
         "data_dir = {data:?}\npolicy_file = {policy:?}\n\n[api]\naddr = \"127.0.0.1:0\"\n\n\
-         [stash2plex]\nposter = true\n{extra}\n\n[stash2plex.stash]\nurl = {stash:?}\n\
+         [stash2plex]\nposter = true\nlisting_min_interval = \"0s\"\n{extra}\n\n[stash2plex.stash]\nurl = {stash:?}\n\
          api_key = {{ env = \"STASH_API_KEY\" }}\n\n[stash2plex.plex]\nurl = {plex:?}\n\
          token = {{ env = \"PLEX_TOKEN\" }}\nlibraries = [\"Adult\"]\n\n\
          [[stash2plex.path_mappings]]\nstash = \"/stash/media\"\nplex = \"/mnt/media\"\n",
