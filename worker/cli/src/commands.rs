@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{DeadFilterArgs, EnqueueArgs, Target};
 use crate::client::{CallError, Client};
-use crate::config::{Config, Overrides, Secrets};
+use crate::config::{Config, Overrides, Use};
 use crate::offline;
 use crate::render::{self, Style};
 
@@ -28,7 +28,7 @@ impl Daemon {
             target.config.as_deref(),
             &overrides,
             &target.app,
-            Secrets::Skip,
+            Use::Client,
         )?;
         let addr = target
             .api

@@ -9,7 +9,7 @@ use crate::app::Application;
 use crate::cli::{
     Cli, Command, ConfigCommand, DlqCommand, JobCommand, PolicyCommand, ScheduleCommand,
 };
-use crate::config::{self, Config, Secrets};
+use crate::config::{self, Config, Use};
 use crate::{bench, commands, daemon, demo, logging};
 
 /// Runs one `tenax` command line to its end; the exit code to leave with.
@@ -40,7 +40,7 @@ pub(crate) async fn run_app(mut cli: Cli, app: &Application) -> Result<ExitCode>
                 target.config.as_deref(),
                 &overrides,
                 &app.extension,
-                Secrets::Read,
+                Use::Daemon,
             )?;
             logging::init(
                 &config.log.level,
@@ -126,7 +126,7 @@ pub(crate) async fn run_app(mut cli: Cli, app: &Application) -> Result<ExitCode>
                     Some(&file),
                     &config::Overrides::default(),
                     &app.extension,
-                    Secrets::Read,
+                    Use::Daemon,
                 )?;
                 println!(
                     "# {} is valid; the effective configuration (environment applied) follows.",

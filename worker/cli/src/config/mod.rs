@@ -323,14 +323,17 @@ fn timeouts_out<S: serde::Serializer>(
     text.serialize(s)
 }
 
-/// Whether loading a configuration reads its secrets.
+/// Who loads a configuration, which decides what it needs of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Secrets {
-    /// Read each one; one that cannot be read is an error (`run`, `config check`).
-    Read,
-    /// Leave them unread: client commands use the file for the API's address only, and
-    /// must work where the daemon's credentials are not set.
-    Skip,
+pub(crate) enum Use {
+    /// `run` and `config check`: every secret is read (one that cannot be is an
+    /// error), and the application's section must parse, present or not.
+    Daemon,
+    /// A client command: it uses the file for the API's address and the data
+    /// directory only, so it reads no secret (it must work where the daemon's
+    /// credentials are not set) and an absent application section is no error (it
+    /// works without a file). What is in the file is still checked as strictly.
+    Client,
 }
 
 /// Values given on `tenax run`'s command line, applied over the file and the environment
@@ -347,12 +350,12 @@ impl Config {
     /// The configuration from `path` (or the defaults without one), then the environment
     /// overrides `TENAX_DATA_DIR`, `TENAX_API_ADDR`, `TENAX_API_TOKEN`, then `overrides`,
     /// validated as `tenax run` needs it: what this accepts, the daemon starts with.
-    /// `app` is the application's part of the file; `secrets` whether to read them.
+    /// `app` is the application's part of the file; `by` who needs it.
     pub(crate) fn load(
         path: Option<&Path>,
         overrides: &Overrides,
         app: &Extension,
-        secrets: Secrets,
+        by: Use,
     ) -> Result<Config, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let (text, origin) = match path {
@@ -365,7 +368,7 @@ impl Config {
             }
             None => (String::new(), "(defaults)".to_owned()),
         };
-        Config::build(&text, &origin, env, overrides, app, secrets)
+        Config::build(&text, &origin, env, overrides, app, by)
     }
 
     /// Parses `text` (named `origin` in errors), applies the overrides `env` gives (and
@@ -385,7 +388,7 @@ impl Config {
             env,
             &Overrides::default(),
             &Extension::default(),
-            Secrets::Read,
+            Use::Daemon,
         )
     }
 
@@ -395,7 +398,7 @@ impl Config {
         env: impl Fn(&str) -> Option<String>,
         overrides: &Overrides,
         app: &Extension,
-        secrets: Secrets,
+        by: Use,
     ) -> Result<Config, ConfigError> {
         let mut source = parse::Source::parse(text, origin)?;
         let names = source.env_names();
@@ -403,8 +406,8 @@ impl Config {
             let value = env(&n);
             (n, value)
         });
-        let (config, redactor) = secret::scoped(found.collect(), secrets == Secrets::Read, || {
-            source.deserialize(app)
+        let (config, redactor) = secret::scoped(found.collect(), by == Use::Daemon, || {
+            source.deserialize(app, by == Use::Daemon)
         });
         let mut config = config?;
         config.redactor = redactor;

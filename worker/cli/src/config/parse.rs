@@ -47,8 +47,9 @@ impl<'a> Source<'a> {
 
     /// The configuration the text describes, the application's section (if `app` has
     /// one) parsed by its own type; an unknown key or a value of the wrong type is an
-    /// error at that key.
-    pub(super) fn deserialize(&self, app: &Extension) -> Result<Config, ConfigError> {
+    /// error at that key. An absent section is parsed as an empty table when
+    /// `whole` (so a required one is missed), and skipped otherwise.
+    pub(super) fn deserialize(&self, app: &Extension, whole: bool) -> Result<Config, ConfigError> {
         let mut root = self.root.clone();
         let mut own = None;
         if let Some(section) = &app.section {
@@ -61,7 +62,9 @@ impl<'a> Source<'a> {
             serde_path_to_error::deserialize(toml::de::Deserializer::from(root))
                 .map_err(|e| self.refused(e, &[], app))?;
         config.kinds.clone_from(&app.kinds);
-        if let Some((section, value)) = own {
+        if let Some((section, value)) = own
+            && (whole || value.is_some())
+        {
             let present = value.is_some();
             let value = value.unwrap_or_else(|| Spanned::new(0..0, DeValue::Table(DeTable::new())));
             if present {

@@ -180,9 +180,10 @@ fn render(config: &Config) -> String {
         out.push_str(&format!(
             "\n# [{name}]: the application's own section, as written.\n"
         ));
-        let mut wrapped = toml::Table::new();
-        wrapped.insert(name.clone(), toml::Value::Table(shown(table)));
-        out.push_str(&toml::to_string(&wrapped).unwrap_or_default());
+        out.push_str(&format!("[{}]\n", toml_key(name)));
+        for (key, value) in shown(table) {
+            out.push_str(&format!("{} = {value}\n", toml_key(&key)));
+        }
     }
     out
 }

@@ -247,7 +247,7 @@ fn a_missing_file_names_its_path() {
         Some(std::path::Path::new("/nonexistent/tenax.toml")),
         &Overrides::default(),
         &Extension::default(),
-        Secrets::Read,
+        Use::Daemon,
     )
     .expect_err("missing")
     .to_string();

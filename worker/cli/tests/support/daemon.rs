@@ -36,6 +36,9 @@ pub struct Launch {
     /// Keep every line the daemon writes, for [`Daemon::output`] (off by default: long
     /// runs log a lot).
     pub keep_output: bool,
+    /// Another program than `tenax` (an application built with `Daemon::builder`),
+    /// with the name it logs as (`<name> is running`).
+    pub program: Option<(PathBuf, String)>,
 }
 
 impl Launch {
@@ -83,7 +86,11 @@ impl Daemon {
             format!("{text}\n[api]\naddr = \"127.0.0.1:0\"\n")
         };
         std::fs::write(&config, text).expect("write config");
-        let mut command = Command::new(TENAX);
+        let (program, name) = launch
+            .program
+            .clone()
+            .unwrap_or_else(|| (PathBuf::from(TENAX), "tenax".to_owned()));
+        let mut command = Command::new(program);
         command
             .args(["run", "--config"])
             .arg(&config)
@@ -134,7 +141,7 @@ impl Daemon {
             output,
         };
         let line = daemon
-            .wait_for_log("tenax is running", Duration::from_secs(30))
+            .wait_for_log(&format!("{name} is running"), Duration::from_secs(30))
             .expect("the daemon started");
         // Text logs say `api=http://…`, JSON logs `"api":"http://…"`.
         let start = line
@@ -242,9 +249,21 @@ pub fn tenax(args: &[&str]) -> (i32, String, String) {
 }
 
 pub fn tenax_in(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    run_program(std::path::Path::new(TENAX), args, stdin, &[])
+}
+
+/// Runs `program` with `args` (and `env`) to completion; returns (exit code, stdout,
+/// stderr).
+pub fn run_program(
+    program: &std::path::Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
     use std::io::Write;
-    let mut child = Command::new(TENAX)
+    let mut child = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("TENAX_API_ADDR")
         .env_remove("TENAX_API_TOKEN")
         .env_remove("TENAX_DATA_DIR")

@@ -3,8 +3,10 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod app;
 pub mod daemon;
 pub mod downstream;
+pub mod harness;
 
 use std::time::Duration;
 
