@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use crate::failure::Failure;
 use crate::mapping::FieldMap;
 use crate::paths::{self, PathMapping};
-use crate::plex::{Catalog, Confidence, Entry, Freshness, Index, Match, PlexClient, model::Item};
+use crate::plex::{Catalog, Entry, Freshness, Index, Match, PlexClient, model::Item};
 use crate::stash::StashClient;
 
 /// The settings of the application, credentials resolved. Built from the `[stash2plex]`
@@ -170,11 +170,9 @@ impl App {
     fn unmatched(&self, found: Match, files: &[String]) -> Result<Located, Failure> {
         let file = files.first().map(String::as_str).unwrap_or_default();
         let message = match found {
-            Match::One(entry, Confidence::Exact | Confidence::FileName) => {
-                format!(
-                    "Plex item {} changed while it was looked up",
-                    entry.rating_key
-                )
+            // (`One` only arrives here when its item no longer held the file.)
+            Match::Missing | Match::One(..) => {
+                format!("no item in the Plex libraries has {file} (not scanned yet?)")
             }
             Match::Ambiguous(entries) => {
                 return Err(Failure::permanent(format!(
@@ -195,9 +193,6 @@ impl App {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Match::Missing => {
-                format!("no item in the Plex libraries has {file} (not scanned yet?)")
-            }
         };
         if self.settings.skip_missing {
             return Ok(Located::Skipped(message));
