@@ -24,7 +24,8 @@ pub(crate) const MAX_BATCH: usize = 10_000;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct JobSpec {
-    /// The handler that runs it (`http` for the HTTP handler).
+    /// The handler that runs it: `http` for the HTTP handler, or an application's own
+    /// kind (an unknown kind is refused with the list of the daemon's kinds).
     kind: String,
     /// The job's input; for `http`, the request (`url`, `method`, `headers`, `json` or
     /// `text`, `timeout`).

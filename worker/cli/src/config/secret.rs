@@ -26,6 +26,9 @@ use serde::ser::{SerializeMap, Serializer};
 /// What a secret is shown as.
 const SHOWN: &str = "***";
 
+/// The shortest value the [`Redactor`] looks for: 6 bytes.
+pub(crate) const MIN_REDACTED: usize = 6;
+
 /// A credential read from the environment or a file when the configuration is loaded.
 ///
 /// Use it for any credential in an application's own configuration section:
@@ -274,6 +277,10 @@ fn remember(value: &Arc<str>) {
 /// Replaces the configuration's secret values in text about to be shown, stored or
 /// logged: a downstream that echoes a credential into an error body, or a handler that
 /// quotes its request, does not leak it further. Cheap to clone.
+///
+/// Values shorter than [`MIN_REDACTED`] bytes are left alone: they would match inside
+/// ordinary words (a token `t` would blank every `t` of every log line), and a value
+/// that short is no credential's protection anyway.
 #[derive(Clone, Default)]
 pub(crate) struct Redactor {
     values: Arc<Vec<Arc<str>>>,
@@ -281,6 +288,7 @@ pub(crate) struct Redactor {
 
 impl Redactor {
     fn new(mut values: Vec<Arc<str>>) -> Self {
+        values.retain(|v| v.len() >= MIN_REDACTED);
         // Longest first, so a secret holding another is replaced whole.
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         values.dedup();
@@ -455,5 +463,8 @@ mod tests {
             redactor.redact("clean"),
             std::borrow::Cow::Borrowed(_)
         ));
+        let short = Redactor::default().with("t");
+        assert!(short.is_empty(), "too short to look for");
+        assert_eq!(short.redact("tenax is running"), "tenax is running");
     }
 }

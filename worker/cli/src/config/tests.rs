@@ -221,6 +221,8 @@ fn the_printed_effective_configuration_parses_back_to_the_same_values() {
         [worker.timeouts]\nhttp = \"2m\"\n\"odd.kind\" = \"3s\"\n\
         [http]\nallowed_bases = [\"https://example.com/hooks/\"]\ndefault_timeout = \"1s\"\n\
         max_timeout = \"1s\"\nconnect_timeout = \"250ms\"\n\
+        [[http.targets]]\nbase = \"https://plex.local:32400/\"\n\
+        headers = { \"X-Plex-Token\" = { env = \"PLEX_TOKEN\" }, Accept = { env = \"ACCEPT\" } }\n\
         [store]\ndurability = \"buffered\"\nflush_interval = \"1ms\"\ndead_retention = \"never\"\n\
         crash_limit = 100\nmin_free_space = 0\n\
         [log]\nformat = \"json\"\nlevel = \"info,tenax_worker=debug\"\n\
@@ -229,11 +231,26 @@ fn the_printed_effective_configuration_parses_back_to_the_same_values() {
         url = \"https://example.com/hooks/reconcile\", json = { full = true, n = 3 } }\n\
         [[schedules]]\nname = \"ping\"\nevery = \"15m\"\nqueue = \"mail\"\nkind = \"http\"\n\
         payload = { url = \"https://example.com/hooks/ping\" }\n";
-    let config = parse(&text).expect("valid");
+    let env = |n: &str| match n {
+        "PLEX_TOKEN" => Some("pl3x-s3cret".to_owned()),
+        "ACCEPT" => Some("application/json".to_owned()),
+        _ => None,
+    };
+    let config = Config::from_toml_str(&text, "tenax.toml", env).expect("valid");
     assert_eq!(config.schedules.len(), 2);
     let printed = effective_toml(&config);
+    assert!(!printed.contains("pl3x-s3cret"), "{printed}");
+    assert!(
+        printed.contains(
+            "headers = { Accept = { env = \"ACCEPT\" }, X-Plex-Token = { env = \"PLEX_TOKEN\" } }"
+        ),
+        "{printed}"
+    );
     // The token is left out; with it given again, the printed file is the same config.
-    let env = |n: &str| (n == "TENAX_API_TOKEN").then(|| "t0ken-t0ken".to_owned());
+    let env = |n: &str| match n {
+        "TENAX_API_TOKEN" => Some("t0ken-t0ken".to_owned()),
+        other => env(other),
+    };
     let again = Config::from_toml_str(&printed, "printed.toml", env)
         .unwrap_or_else(|e| panic!("{e}\n{printed}"));
     assert_eq!(again, config, "{printed}");
@@ -422,4 +439,59 @@ fn a_bad_queue_setting_names_its_key_and_line() {
     let long = "q".repeat(300);
     let message = error(&format!("[queues.{long}]\n"));
     assert!(message.contains("must be 1 to"), "{message}");
+}
+
+#[test]
+fn a_target_is_checked_at_its_keys_and_never_printed_with_its_values() {
+    let env = |n: &str| (n == "PLEX_TOKEN").then(|| "pl3x-s3cret".to_owned());
+    let load = |text: &str| Config::from_toml_str(text, "tenax.toml", env);
+    let target = "[[http.targets]]\nbase = \"https://plex.local/\"\n";
+    let c = load(&format!(
+        "{target}headers = {{ X-Plex-Token = {{ env = \"PLEX_TOKEN\" }} }}\n"
+    ))
+    .expect("valid");
+    assert!(!format!("{c:?}").contains("pl3x-s3cret"));
+    let http = c.http_config_with_targets().expect("targets");
+    assert_eq!(http.targets.len(), 1);
+    assert!(!format!("{http:?}").contains("pl3x-s3cret"));
+
+    let e = load(&format!(
+        "{target}headers = {{ \"X Plex\" = {{ env = \"PLEX_TOKEN\" }} }}\n"
+    ))
+    .expect_err("bad name")
+    .to_string();
+    assert!(
+        e.contains("tenax.toml:3:13: `http.targets[0].headers.X Plex`"),
+        "{e}"
+    );
+    assert!(!e.contains("pl3x-s3cret"), "{e}");
+    let e = load("[[http.targets]]\nbase = \"ftp://plex.local/\"\n")
+        .expect_err("bad base")
+        .to_string();
+    assert!(e.contains("tenax.toml:2:1: `http.targets[0].base`"), "{e}");
+    let e = load(&format!(
+        "{target}headers = {{ X-Plex-Token = \"pl3x-s3cret\" }}\n"
+    ))
+    .expect_err("a literal secret")
+    .to_string();
+    assert!(e.contains("not written into the configuration file"), "{e}");
+    assert!(!e.contains("pl3x-s3cret"), "{e}");
+
+    // A schedule's HTTP job is checked as an enqueue is: under a target, without its
+    // headers.
+    let schedule = |headers: &str| {
+        format!(
+            "{target}headers = {{ X-Plex-Token = {{ env = \"PLEX_TOKEN\" }} }}\n\
+             [[schedules]]\nname = \"scan\"\nevery = \"1h\"\nkind = \"http\"\n\
+             payload = {{ url = \"https://plex.local/library/sections/all/refresh\"{headers} }}\n"
+        )
+    };
+    assert!(load(&schedule("")).is_ok(), "a target's base is allowed");
+    let e = load(&schedule(", headers = { x-plex-token = \"mine\" }"))
+        .expect_err("the target's header")
+        .to_string();
+    assert!(
+        e.contains("`schedules[0].payload`") && e.contains("x-plex-token"),
+        "{e}"
+    );
 }

@@ -255,7 +255,8 @@ pub(super) fn targets(
             }
         };
         let mut target = HttpTarget::new(&t.base).map_err(|e| bad(&["base"], e.to_string()))?;
-        if out.iter().any(|o| o.base() == target.base()) {
+        let place = |t: &HttpTarget| t.base().as_str().trim_end_matches('/').to_owned();
+        if out.iter().any(|o| place(o) == place(&target)) {
             return Err(bad(
                 &["base"],
                 format!(
