@@ -36,6 +36,7 @@
 mod class;
 mod classify;
 mod compiled;
+mod curve;
 mod decide;
 pub mod defaults;
 mod duration;
@@ -58,10 +59,11 @@ pub use crate::{
     class::{ErrorClass, MAX_CLASS_NAME_LEN},
     classify::{Cause, ClassifyInput, NetworkFailure},
     compiled::CompiledPolicy,
+    curve::{Curve, CurveLimits, CurvePoint},
     decide::{BuryReason, Decision, Failure},
     duration::format as format_duration,
     error::{Location, PolicyError, Result},
-    live::{LivePolicy, LoadedPolicy, ReloadEvent, ReloadStatus, Reloaded},
+    live::{LivePolicy, LoadedPolicy, ReloadEvent, ReloadFailure, ReloadStatus, Reloaded},
     policy::{Policy, PolicyBuilder},
     report::{CheckReport, Schedule, ScheduleEnd, ScheduleRow, SettingRow, Span},
     settings::{BreakerSettings, ClassPolicy, RateLimit, RecoveryRamp},

@@ -57,6 +57,21 @@ pub struct ReloadStatus {
     /// Why the latest reload attempt failed (with `file:line:column`), or `None` if it
     /// succeeded or the file is back to the running version.
     pub last_error: Option<String>,
+    /// The same failure with its position and time, for status pages.
+    pub last_failure: Option<ReloadFailure>,
+}
+
+/// A rejected reload: what was wrong, where in the script, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReloadFailure {
+    /// The whole error, with `file:line:column` where known.
+    pub message: String,
+    /// 1-based line in the script, when the error has a position.
+    pub line: Option<usize>,
+    /// 1-based column in the script, when the error has a position.
+    pub column: Option<usize>,
+    /// When the reload was rejected.
+    pub at: SystemTime,
 }
 
 /// What happened on a reload, as told to subscribers.
@@ -90,7 +105,7 @@ type Subscriber = Arc<dyn Fn(&ReloadEvent) + Send + Sync>;
 
 struct Inner {
     current: ArcSwap<LoadedPolicy>,
-    last_error: Mutex<Option<String>>,
+    last_error: Mutex<Option<ReloadFailure>>,
     subscribers: Mutex<Vec<Subscriber>>,
     /// Serialises reloads so versions are handed out in order.
     reloading: Mutex<()>,
@@ -145,12 +160,14 @@ impl LivePolicy {
     /// The running version and the last reload error.
     pub fn status(&self) -> ReloadStatus {
         let current = self.inner.current.load();
+        let failure = lock(&self.inner.last_error).clone();
         ReloadStatus {
             version: current.version,
             fingerprint: current.policy.fingerprint().to_string(),
             origin: current.policy.origin().to_string(),
             loaded_at: current.loaded_at,
-            last_error: lock(&self.inner.last_error).clone(),
+            last_error: failure.as_ref().map(|f| f.message.clone()),
+            last_failure: failure,
         }
     }
 
@@ -202,7 +219,13 @@ impl LivePolicy {
             version = self.inner.current.load().version,
             "policy reload rejected, keeping the running version: {text}"
         );
-        *lock(&self.inner.last_error) = Some(text.clone());
+        let at = error.location();
+        *lock(&self.inner.last_error) = Some(ReloadFailure {
+            message: text.clone(),
+            line: at.and_then(|l| l.line),
+            column: at.and_then(|l| l.column),
+            at: SystemTime::now(),
+        });
         self.notify(&ReloadEvent::Rejected { error: text });
         error
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::{
-    BreakerSettings, ClassPolicy, CompiledPolicy, Decision, ErrorClass, Failure, Policy, defaults,
+    BreakerSettings, ClassPolicy, CompiledPolicy, CurveLimits, ErrorClass, Policy, defaults,
     duration,
 };
 
@@ -18,8 +18,6 @@ use crate::{
 const FULL_SCHEDULE_ROWS: u32 = 15;
 const HEAD_ROWS: u32 = 10;
 const TAIL_ROWS: u32 = 3;
-/// A draw as close to 1 as matters: the shortest delay jitter can give.
-const LAST_DRAW: f64 = 1.0 - f64::EPSILON;
 
 /// The result of checking a policy: what it sets and what it will do.
 /// `Display` renders it as a plain-text table; it also serializes (for JSON output).
@@ -125,45 +123,23 @@ impl CheckReport {
             schedules: compiled
                 .policy()
                 .classes()
-                .map(|(class, settings)| schedule(compiled, class, settings))
+                .map(|(class, _)| schedule(compiled, class))
                 .collect(),
         }
     }
 }
 
-fn schedule(compiled: &CompiledPolicy, class: &ErrorClass, settings: &ClassPolicy) -> Schedule {
-    let mut rows = Vec::new();
-    let mut total = Span {
-        min: Duration::ZERO,
-        max: Duration::ZERO,
-    };
-    let mut end = if settings.max_retries == 0 {
-        ScheduleEnd::NeverRetried
-    } else {
-        ScheduleEnd::RetriesExhausted
-    };
-    for attempt in 1..=settings.max_retries {
-        let failure = Failure::new(class, attempt);
-        let decisions = [
-            compiled.decide(&failure, 0.0),
-            compiled.decide(&failure, LAST_DRAW),
-        ];
-        let [Decision::Retry { delay: a }, Decision::Retry { delay: b }] = decisions else {
-            end = ScheduleEnd::ScriptSaidDead { attempt };
-            break;
-        };
-        let delay = Span {
-            min: a.min(b),
-            max: a.max(b),
-        };
-        total.min = total.min.saturating_add(delay.min);
-        total.max = total.max.saturating_add(delay.max);
-        rows.push(ScheduleRow {
-            retry: attempt,
-            delay,
-            cumulative: total,
-        });
-    }
+fn schedule(compiled: &CompiledPolicy, class: &ErrorClass) -> Schedule {
+    let curve = compiled.curve(class, CurveLimits::default());
+    let mut rows: Vec<ScheduleRow> = curve
+        .points
+        .iter()
+        .map(|p| ScheduleRow {
+            retry: p.retry,
+            delay: p.delay,
+            cumulative: p.cumulative,
+        })
+        .collect();
     let count = rows.len() as u32;
     let (head, omitted, tail) = if count <= FULL_SCHEDULE_ROWS {
         (rows, 0, Vec::new())
@@ -172,15 +148,20 @@ fn schedule(compiled: &CompiledPolicy, class: &ErrorClass, settings: &ClassPolic
         rows.truncate(HEAD_ROWS as usize);
         (rows, count - HEAD_ROWS - TAIL_ROWS, tail)
     };
+    let zero = Span {
+        min: Duration::ZERO,
+        max: Duration::ZERO,
+    };
     Schedule {
         class: class.clone(),
-        max_retries: settings.max_retries,
-        counts_toward_breaker: settings.counts_toward_breaker,
+        max_retries: curve.max_retries,
+        counts_toward_breaker: curve.counts_toward_breaker,
         head,
         omitted,
         tail,
-        end,
-        dead_after: total,
+        // Without limits the curve always ends.
+        end: curve.end.unwrap_or(ScheduleEnd::RetriesExhausted),
+        dead_after: curve.buried_after.unwrap_or(zero),
     }
 }
 

@@ -13,7 +13,7 @@ use tenax_core::{DEFAULT_QUEUE, JobStore, MAX_NAME_BYTES};
 use tenax_policies::LivePolicy;
 
 use crate::jitter::Jitter;
-use crate::{Error, Handler, HealthProbe, Result, Worker};
+use crate::{Error, Handler, HealthProbe, Observer, Result, Worker};
 
 /// Jobs run at once unless configured. Default: 16.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -71,6 +71,8 @@ pub(crate) struct Settings {
     pub(crate) jitter: Jitter,
     /// Asked before a half-open breaker lets a job through; `None`: the job is the probe.
     pub(crate) probe: Option<Arc<dyn HealthProbe>>,
+    /// Told of every outcome and breaker transition.
+    pub(crate) observers: Vec<Arc<dyn Observer>>,
 }
 
 /// Builds a [`Worker`]; every setting has a documented default.
@@ -84,6 +86,7 @@ pub struct WorkerBuilder {
     shutdown_grace: Duration,
     jitter: Option<u64>,
     probe: Option<Arc<dyn HealthProbe>>,
+    observers: Vec<Arc<dyn Observer>>,
 }
 
 impl WorkerBuilder {
@@ -98,6 +101,7 @@ impl WorkerBuilder {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             jitter: None,
             probe: None,
+            observers: Vec::new(),
         }
     }
 
@@ -168,6 +172,14 @@ impl WorkerBuilder {
     #[must_use]
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.jitter = Some(seed);
+        self
+    }
+
+    /// Tells `observer` of every outcome written and every breaker transition (see
+    /// [`Observer`]). Several may be added; each is called in the order added.
+    #[must_use]
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        self.observers.push(Arc::new(observer));
         self
     }
 
@@ -264,6 +276,7 @@ impl WorkerBuilder {
                 shutdown_grace: self.shutdown_grace,
                 jitter,
                 probe: self.probe,
+                observers: self.observers,
             },
             control,
         ))

@@ -101,7 +101,9 @@ pub(crate) async fn run(config: Config, options: RunOptions, app: &Application) 
     }
 
     // One worker loop per queue, in this one process: each owns its queue's breaker,
-    // pause and rate limit without a lock, as a single queue's loop always did.
+    // pause and rate limit without a lock, as a single queue's loop always did. Each
+    // tells the dashboard's recent activity of its outcomes and breaker transitions.
+    let activity = api::Activity::new();
     let http_config = config.http_config_with_targets()?;
     let mut workers = Vec::with_capacity(plans.len());
     for plan in &plans {
@@ -115,7 +117,8 @@ pub(crate) async fn run(config: Config, options: RunOptions, app: &Application) 
             .queue(plan.name.clone())
             .concurrency(plan.concurrency)
             .shutdown_grace(config.worker.shutdown_grace)
-            .default_timeout(plan.job_timeout);
+            .default_timeout(plan.job_timeout)
+            .observer(activity.clone());
         let http = redacted::handler(Arc::new(http), &config.redactor);
         builder = match config.worker.timeouts.get(HTTP_KIND) {
             Some(timeout) => builder.handler_with_timeout(HTTP_KIND, http, *timeout),
@@ -149,6 +152,7 @@ pub(crate) async fn run(config: Config, options: RunOptions, app: &Application) 
         let worker = builder
             .build()
             .with_context(|| format!("configure the worker of queue `{}`", plan.name))?;
+        resume_outages(&activity, store.as_ref(), &worker);
         workers.push(worker);
     }
     // An application kind's schedule payload is checked by its handler (a check of
@@ -176,6 +180,9 @@ pub(crate) async fn run(config: Config, options: RunOptions, app: &Application) 
     let state = state
         .default_queue(config.worker.queue.clone())
         .token(config.api.token.clone())
+        .read_token(config.api.read_token.clone())
+        .session_lifetime(config.api.session_lifetime)
+        .activity(activity)
         .metrics(render)
         .readiness(readiness.clone())
         .schedules(schedules.clone());
@@ -295,6 +302,18 @@ pub(crate) async fn run(config: Config, options: RunOptions, app: &Application) 
         app.name
     );
     Ok(())
+}
+
+/// Starts `worker`'s outage log from its stored breaker, so an outage that began before
+/// a restart still shows on the dashboard.
+fn resume_outages(activity: &api::Activity, store: &dyn tenax_core::JobStore, worker: &Worker) {
+    let cfg = *worker.policy().load().policy().breaker();
+    match tenax_worker::BreakerView::from_store(store, worker.queue(), &cfg) {
+        Ok(view) => activity.resume(&view, store.now().as_millis()),
+        Err(err) => {
+            tracing::warn!(queue = worker.queue(), %err, "the stored breaker is unreadable")
+        }
+    }
 }
 
 /// On SIGHUP, reloads the policy file at once (no debounce); without a file, says so.

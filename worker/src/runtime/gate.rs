@@ -47,7 +47,7 @@ impl Runner {
     ) -> Allowed {
         let (admission, transition) = self.breaker.admit(now, cfg);
         if let Some(t) = transition {
-            self.transitioned(&t, cfg);
+            self.transitioned(&t, cfg, None, now);
         }
         let (mut limit, probe) = match admission {
             Admission::Open => (free, false),
@@ -96,18 +96,23 @@ impl Runner {
         }
     }
 
-    /// Tells the breaker what a concluded job showed, and returns the state update to
-    /// write with the job's outcome when the persisted state changed.
+    /// Tells the breaker what a concluded job showed (`class`: the failure's, if it
+    /// failed), and returns the state update to write with the job's outcome when the
+    /// persisted state changed. A change is published too, so watchers see the count of
+    /// consecutive failures climb, not only the transitions.
     pub(super) fn feed(
         &mut self,
         evidence: Evidence,
         probe: bool,
+        class: Option<&str>,
         cfg: &BreakerSettings,
     ) -> Option<(String, Vec<u8>)> {
         let before = self.breaker.snapshot().clone();
         let now = self.settings.store.now();
-        if let Some(t) = self.breaker.record(evidence, probe, now, cfg) {
-            self.transitioned(&t, cfg);
+        match self.breaker.record(evidence, probe, now, cfg) {
+            Some(t) => self.transitioned(&t, cfg, class, now),
+            None if *self.breaker.snapshot() != before => self.publish(cfg),
+            None => {}
         }
         let after = self.breaker.snapshot();
         (*after != before).then(|| (Snapshot::key(&self.settings.queue), after.encode()))
@@ -122,8 +127,15 @@ impl Runner {
         debug_assert!(moved.is_none(), "neutral evidence moved the breaker");
     }
 
-    /// Logs and counts a breaker transition, and publishes the new state.
-    pub(super) fn transitioned(&mut self, t: &Transition, cfg: &BreakerSettings) {
+    /// Logs and counts a breaker transition made at `at`, tells the observers, and
+    /// publishes the new state.
+    pub(super) fn transitioned(
+        &mut self,
+        t: &Transition,
+        cfg: &BreakerSettings,
+        class: Option<&str>,
+        at: Timestamp,
+    ) {
         self.health.reset();
         match t.to {
             crate::BreakerState::Open => tracing::warn!(
@@ -145,6 +157,17 @@ impl Runner {
             ),
         }
         self.metrics.breaker(t.to, true);
+        let event = crate::BreakerEvent {
+            queue: &self.settings.queue,
+            from: t.from,
+            to: t.to,
+            reason: &t.reason,
+            class,
+            at,
+        };
+        for observer in &self.settings.observers {
+            observer.breaker(&event);
+        }
         self.publish(cfg);
     }
 

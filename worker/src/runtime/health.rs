@@ -77,21 +77,24 @@ impl Runner {
         answer: std::result::Result<std::result::Result<(), HandlerError>, JoinError>,
     ) -> Result<()> {
         self.health = Health::Unasked;
-        let failure = match answer {
+        let (failure, class) = match answer {
             Ok(Ok(())) => {
                 tracing::info!(queue = %self.settings.queue, "health probe passed; sending a probe job");
                 self.health = Health::Passed;
                 return Ok(());
             }
-            Ok(Err(error)) => error.to_string(),
-            Err(err) if err.is_panic() => "the health probe panicked".to_owned(),
+            Ok(Err(error)) => (error.to_string(), error.class.as_str().to_owned()),
+            Err(err) if err.is_panic() => (
+                "the health probe panicked".to_owned(),
+                tenax_policies::ErrorClass::PANICKED.as_str().to_owned(),
+            ),
             Err(_) => return Ok(()),
         };
         let cfg = *self.settings.policy.load().policy().breaker();
         let now = self.settings.store.now();
         let reason = format!("health probe failed ({failure})");
         if let Some(t) = self.breaker.health_failed(now, &reason) {
-            self.transitioned(&t, &cfg);
+            self.transitioned(&t, &cfg, Some(&class), now);
             let snap = self.breaker.snapshot().encode();
             self.settings
                 .store

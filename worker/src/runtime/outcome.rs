@@ -10,7 +10,7 @@ use tokio::task::{Id, JoinError};
 use super::{InFlight, Runner};
 use crate::attempt::{self, AttemptResult, Ended};
 use crate::breaker::Evidence;
-use crate::{HandlerError, Result};
+use crate::{HandlerError, OutcomeEvent, OutcomeKind, Result};
 
 /// Longest error message kept in a job's record, in bytes: the history's bound.
 const MAX_ERROR_MESSAGE: usize = tenax_core::MAX_ATTEMPT_MESSAGE;
@@ -43,12 +43,14 @@ impl Runner {
 
     fn completed(&mut self, job: InFlight) -> Result<()> {
         let cfg = breaker_settings(&job);
-        let state = self.feed(Evidence::Success, job.probe, &cfg);
+        let state = self.feed(Evidence::Success, job.probe, None, &cfg);
         let update = state
             .as_ref()
             .map(|(key, bytes)| StateUpdate { key, value: bytes });
         let written = self.settings.store.complete(&job.lease, update);
-        self.written(&job, written, "completed", None)?;
+        if self.written(&job, written, "completed", None)? {
+            self.observed(&job.kind, OutcomeKind::Completed);
+        }
         self.metrics.completed();
         self.report.completed += 1;
         tracing::debug!(parent: &job.span, "completed");
@@ -70,11 +72,11 @@ impl Runner {
             Evidence::Neutral
         };
         let cfg = breaker_settings(&job);
-        let state = self.feed(evidence, job.probe, &cfg);
+        let class = error.class.as_str();
+        let state = self.feed(evidence, job.probe, Some(class), &cfg);
         let update = state
             .as_ref()
             .map(|(key, bytes)| StateUpdate { key, value: bytes });
-        let class = error.class.as_str();
         match decided.decision {
             Decision::Retry { delay } => {
                 let record =
@@ -84,7 +86,9 @@ impl Runner {
                     .settings
                     .store
                     .retry(&job.lease, run_at, record, update);
-                self.written(&job, written, "retried", Some(class))?;
+                if self.written(&job, written, "retried", Some(class))? {
+                    self.observed(&job.kind, OutcomeKind::Retried { class });
+                }
                 self.metrics.retried(class);
                 self.report.retried += 1;
                 tracing::info!(
@@ -99,7 +103,9 @@ impl Runner {
                 let record = attempt_record(&error, now, took, Some(&reason.to_string()))
                     .with_decision(None, version);
                 let written = self.settings.store.bury(&job.lease, record, update);
-                self.written(&job, written, "buried", Some(class))?;
+                if self.written(&job, written, "buried", Some(class))? {
+                    self.observed(&job.kind, OutcomeKind::Buried { class });
+                }
                 self.metrics.buried(class);
                 self.report.buried += 1;
                 tracing::warn!(
@@ -117,7 +123,9 @@ impl Runner {
     fn released(&mut self, job: InFlight) -> Result<()> {
         self.neutral(job.probe, &breaker_settings(&job));
         let written = self.settings.store.release(&job.lease);
-        self.written(&job, written, "released", None)?;
+        if self.written(&job, written, "released", None)? {
+            self.observed(&job.kind, OutcomeKind::Released);
+        }
         self.metrics.released();
         self.report.released += 1;
         tracing::info!(parent: &job.span, "released at shutdown; no attempt counted");
@@ -140,7 +148,13 @@ impl Runner {
         ));
         let record = attempt_record(&error, self.settings.store.now(), Duration::ZERO, None);
         match self.settings.store.bury(&lease, record, None) {
-            Ok(()) | Err(StoreError::StaleLease { .. }) => {}
+            Ok(()) => self.observed(
+                &job.kind,
+                OutcomeKind::Buried {
+                    class: ErrorClass::PERMANENT.as_str(),
+                },
+            ),
+            Err(StoreError::StaleLease { .. }) => {}
             Err(err) => return Err(err.into()),
         }
         self.metrics.buried(ErrorClass::PERMANENT.as_str());
@@ -149,24 +163,38 @@ impl Runner {
         Ok(())
     }
 
-    /// Checks a store write. A stale lease means the job was rescued and claimed again
-    /// elsewhere: that holder owns it now, so this result is dropped.
+    /// Tells the observers of an outcome written for a job of `kind`.
+    fn observed(&self, kind: &str, outcome: OutcomeKind<'_>) {
+        let event = OutcomeEvent {
+            queue: &self.settings.queue,
+            kind,
+            outcome,
+            at: self.settings.store.now(),
+        };
+        for observer in &self.settings.observers {
+            observer.outcome(&event);
+        }
+    }
+
+    /// Checks a store write: whether the outcome was written. A stale lease means the
+    /// job was rescued and claimed again elsewhere: that holder owns it now, so this
+    /// result is dropped (`false`).
     fn written(
         &self,
         job: &InFlight,
         written: tenax_core::Result<()>,
         outcome: &'static str,
         class: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         job.span.record("outcome", outcome);
         if let Some(class) = class {
             job.span.record("class", class);
         }
         match written {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             Err(StoreError::StaleLease { id }) => {
                 tracing::warn!(parent: &job.span, %id, kind = %job.kind, "lease lost; result dropped");
-                Ok(())
+                Ok(false)
             }
             Err(err) => Err(err.into()),
         }

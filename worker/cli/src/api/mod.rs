@@ -13,10 +13,13 @@
 //! | `DELETE /v1/dead/{id}` | delete one dead letter |
 //! | `POST /v1/dead/requeue` | `{"ids": [...]}`, `{"filter": {...}}` or `{"all": true}`; `"dry_run": true` only counts |
 //! | `DELETE /v1/dead?older_than=7d` | purge old dead letters; `&dry_run=true` only counts |
-//! | `GET /v1/policy` | the live policy: version, hash, last reload error, report |
-//! | `GET /v1/breaker` | the circuit breaker |
+//! | `POST /v1/jobs/cancel` | cancel `{"ids": [...]}` or `{"filter": {"state", ...}}`, bounded per request; `"dry_run": true` only counts |
+//! | `GET /v1/dead/groups` | dead letters counted by class and by normalised message (bounded scan) |
+//! | `GET /v1/policy?queue=` | the live policy: version, source, last reload error (with line), each class's values and retry curve, the Rust defaults |
+//! | `POST /v1/policy/check` | `{"script": "..."}`: a draft checked in the sandbox, never applied |
+//! | `GET /v1/history?minutes=` | per queue and minute of the last hour: completed, retried by class, buried, released |
 //! | `GET /v1/schedules` | the periodic jobs: last fired tick, next fire time |
-//! | `GET /v1/breaker` | the circuit breakers: the default queue's fields, and `queues`, every served queue's |
+//! | `GET /v1/breaker` | the circuit breakers: the default queue's fields, and `queues`, every served queue's, with the next probe, the ramp's rate and the outages of the last day |
 //! | `GET /v1/queues` | every served queue: pause (reason, since), rate limit, breaker state |
 //! | `POST /v1/queues/{name}/pause` | pause a queue: `{"reason": "..."}` (optional) |
 //! | `POST /v1/queues/{name}/resume` | resume a paused queue |
@@ -25,21 +28,36 @@
 //! | `GET /readyz` | readiness: store writable, worker loop running, policy loaded; 503 with reasons otherwise (no token needed) |
 //! | `GET /metrics` | Prometheus text format |
 //! | `GET /v1/openapi.json` | this API as an OpenAPI document |
+//! | `GET /ui/login`, `POST /ui/login`, `POST /ui/logout` | the dashboard's login form and session cookie |
+//! | `GET /ui/session` | the caller's role and CSRF token |
+//!
+//! Who may do what (`auth.rs`): `api.token` or no token (admin) everything;
+//! `api.read_token` every read and nothing that changes the queue. A state-changing
+//! request with a foreign `Origin` is refused; one authenticated by the session cookie
+//! must carry `X-CSRF-Token`.
 //!
 //! Bad input gets a 4xx with `{"error": {"code", "message"}}` and stores nothing.
 
+mod activity;
 mod auth;
 mod body;
+mod breaker;
+mod cancel;
 mod dead;
+mod dead_groups;
 mod dry_run;
 mod error;
+mod history;
 mod info;
 mod jobs;
 mod list;
 mod openapi;
+mod origin;
+mod policy;
 mod queues;
 mod ready;
 mod schedules;
+mod session;
 mod views;
 
 use std::collections::BTreeMap;
@@ -54,6 +72,13 @@ use tokio::sync::watch;
 
 use tenax_worker::{BreakerView, JobValidator, QueueControl, Worker};
 
+pub use activity::Activity;
+pub(crate) use session::DEFAULT_LIFETIME as DEFAULT_SESSION_LIFETIME;
+/// Shortest and longest dashboard login accepted by `api.session_lifetime`.
+pub(crate) const SESSION_LIFETIME_RANGE: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(30 * 24 * 3600),
+);
 pub use ready::{Readiness, SpaceCheck};
 
 /// Largest request body unless configured. Default: 1 MiB.
@@ -82,6 +107,14 @@ pub struct ApiState {
     /// Every queue a worker serves, by name.
     pub(crate) queues: Arc<BTreeMap<String, ServedQueue>>,
     pub(crate) token: Option<String>,
+    /// The token of read-only callers.
+    pub(crate) read_token: Option<String>,
+    /// Browser sessions of the dashboard.
+    pub(crate) sessions: Arc<session::Sessions>,
+    /// What the workers did lately (history, outages).
+    pub(crate) activity: Activity,
+    /// The policies' computed curves.
+    pub(crate) shapes: policy::ShapeCache,
     pub(crate) metrics: Option<MetricsRender>,
     pub(crate) readiness: Option<Readiness>,
     pub(crate) schedules: Arc<Vec<crate::schedule::Schedule>>,
@@ -100,6 +133,10 @@ impl ApiState {
             queue: worker.queue().to_owned(),
             queues: Arc::new(queues),
             token: None,
+            read_token: None,
+            sessions: Arc::new(session::Sessions::new(session::DEFAULT_LIFETIME)),
+            activity: Activity::new(),
+            shapes: policy::ShapeCache::default(),
             metrics: None,
             readiness: None,
             schedules: Arc::new(Vec::new()),
@@ -135,6 +172,29 @@ impl ApiState {
     #[must_use]
     pub fn token(mut self, token: Option<String>) -> Self {
         self.token = token;
+        self
+    }
+
+    /// Also accepts `Authorization: Bearer <read_token>` (and a login with it) for a
+    /// caller who may read everything and change nothing. Needs [`token`](Self::token).
+    #[must_use]
+    pub fn read_token(mut self, token: Option<String>) -> Self {
+        self.read_token = token;
+        self
+    }
+
+    /// How long a dashboard login lasts. Default: 12 h.
+    #[must_use]
+    pub fn session_lifetime(mut self, lifetime: std::time::Duration) -> Self {
+        self.sessions = Arc::new(session::Sessions::new(lifetime));
+        self
+    }
+
+    /// Answers `GET /v1/history` and the outages of `GET /v1/breaker` from `activity`
+    /// (give the same handle to every worker's builder as its observer).
+    #[must_use]
+    pub fn activity(mut self, activity: Activity) -> Self {
+        self.activity = activity;
         self
     }
 
@@ -175,13 +235,17 @@ fn served(worker: &Worker) -> ServedQueue {
 pub fn router(state: ApiState, body_limit: usize) -> Router {
     Router::new()
         .route("/v1/jobs", post(jobs::enqueue).get(list::list))
+        .route("/v1/jobs/cancel", post(cancel::cancel_many))
         .route("/v1/jobs/{id}", get(jobs::show).delete(jobs::cancel))
         .route("/v1/stats", get(info::stats))
         .route("/v1/dead", get(dead::list).delete(dead::purge))
         .route("/v1/dead/requeue", post(dead::requeue))
+        .route("/v1/dead/groups", get(dead_groups::groups))
         .route("/v1/dead/{id}", get(dead::show).delete(dead::delete))
-        .route("/v1/policy", get(info::policy))
-        .route("/v1/breaker", get(info::breaker))
+        .route("/v1/policy", get(policy::policy))
+        .route("/v1/policy/check", post(policy::check))
+        .route("/v1/history", get(history::history))
+        .route("/v1/breaker", get(breaker::breaker))
         .route("/v1/schedules", get(schedules::list))
         .route("/v1/queues", get(queues::list))
         .route("/v1/queues/{name}/pause", post(queues::pause))
@@ -191,6 +255,13 @@ pub fn router(state: ApiState, body_limit: usize) -> Router {
         .route("/healthz", get(info::health))
         .route("/readyz", get(ready::ready))
         .route("/metrics", get(info::metrics))
+        .route(
+            session::LOGIN_PATH,
+            get(session::login_form).post(session::login),
+        )
+        .route(session::LOGOUT_PATH, post(session::logout))
+        .route(session::SESSION_PATH, get(session::session))
+        .merge(pages())
         .fallback(|| async {
             error::ApiError::not_found("no such endpoint; see the API table in the README")
         })
@@ -203,10 +274,16 @@ pub fn router(state: ApiState, body_limit: usize) -> Router {
         })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::require_token,
+            auth::authorize,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// The dashboard's pages and assets under `/ui/` (`crate::ui`), behind the same
+/// authorization as the API.
+fn pages() -> Router<ApiState> {
+    Router::new()
 }
 
 /// Runs a store call off the async threads (an enqueue waits for fdatasync).

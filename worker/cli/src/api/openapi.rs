@@ -6,22 +6,28 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{dead, info, jobs, list, queues, ready, schedules};
+use super::{
+    breaker, cancel, dead, dead_groups, history, info, jobs, list, policy, queues, ready,
+    schedules, session,
+};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "tenax",
-        description = "The local API of the tenax daemon: enqueue, inspect, manage dead letters. With a token configured, every request but the probes needs `Authorization: Bearer <token>`."
+        description = "The local API of the tenax daemon: enqueue, inspect, manage dead letters. With a token configured, every request but the probes needs `Authorization: Bearer <token>` (or the dashboard's session cookie); the read-only token (`api.read_token`) may make every GET and `POST /v1/policy/check`, and gets 403 `read_only` elsewhere. A state-changing request with a foreign `Origin` gets 403 `cross_origin`."
     ),
     paths(
         jobs::enqueue,
         list::list,
         jobs::show,
         jobs::cancel,
+        cancel::cancel_many,
         info::stats,
-        info::policy,
-        info::breaker,
+        policy::policy,
+        policy::check,
+        history::history,
+        breaker::breaker,
         schedules::list,
         info::health,
         info::metrics,
@@ -30,11 +36,13 @@ use super::{dead, info, jobs, list, queues, ready, schedules};
         dead::delete,
         dead::requeue,
         dead::purge,
+        dead_groups::groups,
         queues::list,
         queues::pause,
         queues::resume,
         queues::limit,
         ready::ready,
+        session::session,
         document,
     ),
     modifiers(&BearerToken),

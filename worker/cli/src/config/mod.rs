@@ -139,8 +139,13 @@ pub(crate) struct QueuePlan {
 pub(crate) struct ApiSection {
     pub(crate) addr: SocketAddr,
     pub(crate) token: Option<String>,
+    /// A second token that may read everything and change nothing.
+    pub(crate) read_token: Option<String>,
     #[serde(with = "bytes")]
     pub(crate) body_limit: u64,
+    /// How long a dashboard login lasts.
+    #[serde(with = "duration")]
+    pub(crate) session_lifetime: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -235,7 +240,9 @@ impl Default for ApiSection {
         ApiSection {
             addr: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
             token: None,
+            read_token: None,
             body_limit: crate::api::DEFAULT_BODY_LIMIT as u64,
+            session_lifetime: crate::api::DEFAULT_SESSION_LIFETIME,
         }
     }
 }
@@ -246,7 +253,9 @@ impl std::fmt::Debug for ApiSection {
         f.debug_struct("ApiSection")
             .field("addr", &self.addr)
             .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("read_token", &self.read_token.as_ref().map(|_| "<set>"))
             .field("body_limit", &self.body_limit)
+            .field("session_lifetime", &self.session_lifetime)
             .finish()
     }
 }
@@ -348,7 +357,8 @@ pub(crate) struct Overrides {
 
 impl Config {
     /// The configuration from `path` (or the defaults without one), then the environment
-    /// overrides `TENAX_DATA_DIR`, `TENAX_API_ADDR`, `TENAX_API_TOKEN`, then `overrides`,
+    /// overrides `TENAX_DATA_DIR`, `TENAX_API_ADDR`, `TENAX_API_TOKEN`,
+    /// `TENAX_API_READ_TOKEN`, then `overrides`,
     /// validated as `tenax run` needs it: what this accepts, the daemon starts with.
     /// `app` is the application's part of the file; `by` who needs it.
     pub(crate) fn load(
@@ -439,8 +449,15 @@ impl Config {
                 source.set_by("api.token", var);
             }
         }
+        if let Some(token) = env("TENAX_API_READ_TOKEN") {
+            config.api.read_token = Some(token);
+            source.set_by("api.read_token", "TENAX_API_READ_TOKEN");
+        }
         validate::validate(&config, &source)?;
-        if let Some(token) = config.api.token.clone() {
+        for token in [config.api.token.clone(), config.api.read_token.clone()]
+            .into_iter()
+            .flatten()
+        {
             config.redactor = std::mem::take(&mut config.redactor).with(&token);
         }
         Ok(config)

@@ -71,7 +71,17 @@ const SECTIONS: &[(&str, &[Key])] = &[
                 doc: "Bearer token every request (but /healthz) must carry. Default: none.",
                 unset: "token = \"a long random string\"",
             },
+            Key {
+                name: "read_token",
+                doc: "A second token that reads everything (API and dashboard) and changes\n\
+                      nothing. Needs `token`. Default: none.",
+                unset: "read_token = \"another long random string\"",
+            },
             key("body_limit", "Largest request body accepted."),
+            key(
+                "session_lifetime",
+                "How long a dashboard login lasts (its cookie's lifetime).",
+            ),
         ],
     ),
     (
@@ -316,7 +326,9 @@ fn keys(out: &mut String, table: &toml::Table, list: &[Key], spaced: bool) {
         }
         match table.get(k.name) {
             // The token is a secret: it is said to be set, never printed.
-            Some(_) if k.name == "token" => out.push_str("# token = (set, not printed)\n"),
+            Some(_) if matches!(k.name, "token" | "read_token") => {
+                out.push_str(&format!("# {} = (set, not printed)\n", k.name));
+            }
             Some(value) => out.push_str(&format!("{} = {value}\n", k.name)),
             None => out.push_str(&format!("# {}\n", k.unset)),
         }

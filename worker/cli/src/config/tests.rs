@@ -495,3 +495,35 @@ fn a_target_is_checked_at_its_keys_and_never_printed_with_its_values() {
         "{e}"
     );
 }
+
+#[test]
+fn the_read_token_is_checked_like_the_token_and_must_differ_from_it() {
+    let ok = parse("[api]\ntoken = \"admin-admin\"\nread_token = \"read-read\"\n").expect("valid");
+    assert_eq!(ok.api.read_token.as_deref(), Some("read-read"));
+    let e = error("[api]\ntoken = \"same-same\"\nread_token = \"same-same\"\n");
+    assert!(
+        e.contains("tenax.toml:3:") && e.contains("api.read_token") && e.contains("differ"),
+        "{e}"
+    );
+    let e = error("[api]\nread_token = \"read-read\"\n");
+    assert!(
+        e.contains("api.read_token") && e.contains("api.token"),
+        "{e}"
+    );
+    assert!(error("[api]\ntoken = \"a-a\"\nread_token = \" \"\n").contains("api.read_token"));
+    assert!(error("[api]\ntoken = \"a-a\"\nread_token = \"r\\n\"\n").contains("whitespace"));
+    assert!(error("[api]\nsession_lifetime = \"0s\"\n").contains("api.session_lifetime"));
+    assert!(error("[api]\nsession_lifetime = \"31d\"\n").contains("api.session_lifetime"));
+    // From the environment too, and never printed.
+    let env = |name: &str| (name == "TENAX_API_READ_TOKEN").then(|| "from-env-read".to_owned());
+    let c = Config::from_toml_str("[api]\ntoken = \"admin-admin\"\n", "tenax.toml", env)
+        .expect("valid");
+    assert_eq!(c.api.read_token.as_deref(), Some("from-env-read"));
+    assert!(!format!("{:?}", c.api).contains("read-read"));
+    let printed = super::render::effective_toml(&ok);
+    assert!(
+        printed.contains("# read_token = (set, not printed)"),
+        "{printed}"
+    );
+    assert!(!printed.contains("read-read"), "{printed}");
+}

@@ -75,6 +75,38 @@ pub(super) fn validate(config: &Config, source: &Source<'_>) -> Result<(), Confi
     if let Some(message) = config.api.token.as_deref().and_then(token_problem) {
         return Err(bad(&["api", "token"], message));
     }
+    let (shortest, longest) = crate::api::SESSION_LIFETIME_RANGE;
+    if !(shortest..=longest).contains(&config.api.session_lifetime) {
+        return Err(bad(
+            &["api", "session_lifetime"],
+            format!(
+                "must be 1s to 30d, got {}",
+                tenax_policies::format_duration(config.api.session_lifetime)
+            ),
+        ));
+    }
+    if let Some(read) = config.api.read_token.as_deref() {
+        if let Some(message) = token_problem(read) {
+            return Err(bad(&["api", "read_token"], message));
+        }
+        match config.api.token.as_deref() {
+            None => {
+                return Err(bad(
+                    &["api", "read_token"],
+                    "needs `api.token` too: without a token every client is an admin, so a \
+                     read-only token would restrict nobody"
+                        .into(),
+                ));
+            }
+            Some(token) if token == read => {
+                return Err(bad(
+                    &["api", "read_token"],
+                    "must differ from `api.token`".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     if !config.api.addr.ip().is_loopback() && config.api.token.is_none() {
         return Err(bad(
             &["api", "addr"],

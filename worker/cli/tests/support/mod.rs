@@ -7,6 +7,7 @@ pub mod app;
 pub mod daemon;
 pub mod downstream;
 pub mod harness;
+pub mod scripted;
 
 use std::time::Duration;
 
