@@ -33,6 +33,7 @@ mod offline;
 mod queues;
 mod render;
 mod schedule;
+mod ui;
 
 pub use app::{BoxError, Daemon, DaemonBuilder, HandlerContext};
 pub use cli::Cli;

@@ -69,7 +69,12 @@ async fn an_outage_behind_queue_a_opens_its_breaker_and_queue_b_keeps_delivering
     // Queue b delivers while a's breaker is open.
     enqueue("b", &up.base, 6).await;
     up.wait_for(6, Duration::from_secs(10)).await;
-    let stats = daemon.stats(&client).await;
+    // The sixth answer arrives before its completion is written: wait for the count.
+    let stats = support::daemon::eventually(Duration::from_secs(10), async || {
+        let stats = daemon.stats(&client).await;
+        (stats["queues"]["b"]["completed"] == 6).then_some(stats)
+    })
+    .await;
     assert_eq!(
         stats["queues"]["a"]["steering"]["breaker"], "open",
         "{stats}"

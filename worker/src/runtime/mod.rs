@@ -142,6 +142,11 @@ impl Worker {
         &self.settings.queue
     }
 
+    /// How many jobs this worker runs at once.
+    pub fn concurrency(&self) -> usize {
+        self.settings.concurrency
+    }
+
     /// The live policy this worker decides with (its rate limit included).
     pub fn policy(&self) -> LivePolicy {
         self.settings.policy.clone()

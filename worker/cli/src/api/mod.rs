@@ -94,6 +94,8 @@ pub(crate) struct ServedQueue {
     pub(crate) control: QueueControl,
     /// The queue's own policy (its script's rate limit).
     pub(crate) policy: LivePolicy,
+    /// How many of its jobs run at once.
+    pub(crate) concurrency: usize,
 }
 
 /// What the API serves. Build it from the running workers' parts.
@@ -228,6 +230,7 @@ fn served(worker: &Worker) -> ServedQueue {
         breaker: worker.breaker(),
         control: worker.control(),
         policy: worker.policy(),
+        concurrency: worker.concurrency(),
     }
 }
 
@@ -277,13 +280,14 @@ pub fn router(state: ApiState, body_limit: usize) -> Router {
             auth::authorize,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(crate::ui::secure))
         .with_state(state)
 }
 
 /// The dashboard's pages and assets under `/ui/` (`crate::ui`), behind the same
 /// authorization as the API.
 fn pages() -> Router<ApiState> {
-    Router::new()
+    crate::ui::router()
 }
 
 /// Runs a store call off the async threads (an enqueue waits for fdatasync).

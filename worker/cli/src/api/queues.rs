@@ -34,6 +34,8 @@ pub(crate) struct QueueStatus {
     rate_limit_source: Option<&'static str>,
     #[schema(value_type = String)]
     breaker: BreakerState,
+    /// How many of its jobs run at once.
+    concurrency: usize,
 }
 
 /// Every served queue.
@@ -62,6 +64,7 @@ pub(crate) fn status(state: &ApiState, name: &str, served: &ServedQueue) -> Queu
         rate_limit: controls.effective_rate(script),
         rate_limit_source: source,
         breaker: served.breaker.borrow().state,
+        concurrency: served.concurrency,
     }
 }
 

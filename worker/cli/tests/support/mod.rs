@@ -4,10 +4,13 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod app;
+pub mod browser;
 pub mod daemon;
 pub mod downstream;
 pub mod harness;
+pub mod media;
 pub mod scripted;
+pub mod ui;
 
 use std::time::Duration;
 
