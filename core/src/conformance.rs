@@ -7,6 +7,7 @@
 
 mod concurrent;
 mod operator;
+mod sharing;
 
 use std::collections::HashSet;
 
@@ -107,6 +108,30 @@ pub fn cases<B: Backend>() -> Vec<(&'static str, Case<B>)> {
         (
             "listing_pages_through_each_state",
             operator::listing_pages_through_each_state::<B>,
+        ),
+        (
+            "leases_renew_and_expire",
+            sharing::leases_renew_and_expire::<B>,
+        ),
+        (
+            "worker_values_compare_and_set",
+            sharing::worker_values_compare_and_set::<B>,
+        ),
+        (
+            "a_conflicting_value_refuses_the_outcome",
+            sharing::a_conflicting_value_refuses_the_outcome::<B>,
+        ),
+        (
+            "enqueue_with_a_stale_value_stores_nothing",
+            sharing::enqueue_with_a_stale_value_stores_nothing::<B>,
+        ),
+        (
+            "listen_state_fires_on_writes",
+            sharing::listen_state_fires_on_writes::<B>,
+        ),
+        (
+            "token_buckets_hold_their_rate",
+            sharing::token_buckets_hold_their_rate::<B>,
         ),
         (
             "concurrent_operations_keep_every_invariant",
@@ -538,10 +563,7 @@ fn worker_state<B: Backend>(b: &mut B) -> Result<()> {
     s.put_state("breaker", b"closed")?;
     s.enqueue_batch(vec![job("a")])?;
     let c = s.claim("default", 1)?.remove(0);
-    let update = StateUpdate {
-        key: "breaker",
-        value: b"open",
-    };
+    let update = StateUpdate::new("breaker", b"open");
     s.retry(&c.lease, s.now(), err("unavailable", s.now()), Some(update))?;
     assert_eq!(s.state("breaker")?.as_deref(), Some(&b"open"[..]));
     Ok(())
@@ -560,10 +582,7 @@ fn enqueue_with_state<B: Backend>(b: &mut B) -> Result<()> {
         let s = b.open(clock());
         let (first, mark) = tick(1);
         let bad = NewJob::new("", b"x".to_vec());
-        let update = StateUpdate {
-            key: "schedule",
-            value: &mark,
-        };
+        let update = StateUpdate::new("schedule", &mark);
         let r = s.enqueue_with_state(vec![first, bad], update);
         assert!(matches!(r, Err(Error::InvalidJob(_))), "got {r:?}");
         assert_eq!(
@@ -574,10 +593,7 @@ fn enqueue_with_state<B: Backend>(b: &mut B) -> Result<()> {
         assert_eq!(s.stats()?.total.enqueued, 0, "nor any job");
 
         let (first, mark) = tick(1);
-        let update = StateUpdate {
-            key: "schedule",
-            value: &mark,
-        };
+        let update = StateUpdate::new("schedule", &mark);
         let out = s.enqueue_with_state(vec![first], update)?;
         assert!(matches!(out[..], [Enqueued::Created(_)]), "got {out:?}");
     }
@@ -586,13 +602,7 @@ fn enqueue_with_state<B: Backend>(b: &mut B) -> Result<()> {
     assert_eq!(s.state("schedule")?.as_deref(), Some(&[1u8][..]));
     assert_eq!(s.stats()?.total.waiting, 1);
     let (again, _) = tick(1);
-    let out = s.enqueue_with_state(
-        vec![again],
-        StateUpdate {
-            key: "schedule",
-            value: &[2],
-        },
-    )?;
+    let out = s.enqueue_with_state(vec![again], StateUpdate::new("schedule", &[2]))?;
     assert!(matches!(out[..], [Enqueued::Existing(_)]), "got {out:?}");
     assert_eq!(s.state("schedule")?.as_deref(), Some(&[2u8][..]));
     assert_eq!(

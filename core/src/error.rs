@@ -92,6 +92,15 @@ pub enum Error {
         id: JobId,
     },
 
+    /// A conditional write of a worker value found another version than it expected:
+    /// someone else wrote the value in between. Nothing of the call was written (not its
+    /// outcome or jobs either); read the value again, decide again, and write again.
+    #[error("worker value {key} changed meanwhile; read it again")]
+    StateConflict {
+        /// The value's name.
+        key: String,
+    },
+
     /// No job with this id is where the operation expected it (for example, requeueing a
     /// job that is not dead). Re-read the job's state.
     #[error("job {id} not found{}", if *dead_only { " in the dead letter queue" } else { "" })]
@@ -160,6 +169,7 @@ impl Error {
                 what: what.clone(),
             },
             Error::StaleLease { id } => Error::StaleLease { id: *id },
+            Error::StateConflict { key } => Error::StateConflict { key: key.clone() },
             Error::NotFound { id, dead_only } => Error::NotFound {
                 id: *id,
                 dead_only: *dead_only,

@@ -296,16 +296,6 @@ pub struct Claimed {
     pub job: Job,
 }
 
-/// A small named value that the worker keeps in the store (for example the circuit
-/// breaker's state), written in the same atomic batch as the outcome that changed it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StateUpdate<'a> {
-    /// The value's name.
-    pub key: &'a str,
-    /// The encoded value; opaque to the store.
-    pub value: &'a [u8],
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,7 @@
 //!           release or crash buries it as `cancelled` (a completion still completes)
 //! dead ──delete_dead──> (gone)
 //! running ──(process died)──> rescued at next open: pending, or dead as `crashed`
+//! running ──(lease expired, shared backends)──> rescue_expired: the same as a crash
 //! ```
 //!
 //! # What a crash can undo
@@ -65,8 +66,10 @@ mod keys;
 mod lock;
 mod options;
 mod space;
+mod state;
 mod storage;
 mod store;
+mod tokens;
 
 pub use attempt::{Attempt, AttemptOutcome, MAX_ATTEMPT_MESSAGE, MAX_ATTEMPTS};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
@@ -77,12 +80,14 @@ pub use error::{Error, Result};
 pub use event_listener::{EventListener, Listener};
 pub use job::{
     Claimed, DEFAULT_QUEUE, DedupMode, Enqueued, Job, JobError, JobId, JobState, Lease,
-    MAX_NAME_BYTES, NewJob, StateUpdate,
+    MAX_NAME_BYTES, NewJob,
 };
 pub use options::{Durability, InvalidOption, StoreOptions};
+pub use state::{StateUpdate, Versioned};
 pub use storage::{EnqueueFuture, JobStore};
 pub use store::{
     CANCELLED_CLASS, CORRUPT_CLASS, CRASHED_CLASS, Cancel, DeadCursor, DeadFilter, DeadPage,
     DeadSelector, DueJob, JobCursor, JobFilter, JobPage, ListState, MAX_SCAN, QueueStats, Stats,
     Store,
 };
+pub use tokens::{Bucket, TokenRate, Tokens};

@@ -7,6 +7,22 @@
 //! backend would use a blocking client behind its own pool. A durable enqueue waits for a
 //! disk sync, so it also has an async form, which lets an API serve many producers
 //! without a blocked thread for each.
+//!
+//! # Several processes on one store
+//!
+//! A backend may be shared by workers in several processes (PostgreSQL, for several
+//! hosts). Then a few things one process could keep to itself live in the store:
+//! - **Leases expire** ([`lease_duration`](JobStore::lease_duration)): the holder
+//!   [`renew`](JobStore::renew)s them while the attempt runs, and any process
+//!   [`rescue_expired`](JobStore::rescue_expired)s the jobs of one that died or was cut
+//!   off, counting a crash. The old holder's late outcome is refused by the fence.
+//! - **Worker values are versioned** ([`versioned_state`](JobStore::versioned_state)),
+//!   written by compare-and-set, and announced ([`listen_state`](JobStore::listen_state)),
+//!   so one breaker, pause and rate limit per queue hold across processes.
+//! - **Token buckets** ([`take_tokens`](JobStore::take_tokens)) enforce a rate in total.
+//!
+//! The fjall store is owned by one process: its leases never expire (a crash is rescued
+//! at the next open), and its versions, events and buckets live in memory.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +33,7 @@ use event_listener::EventListener;
 use crate::{
     Attempt, Cancel, Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector,
     Enqueued, Job, JobCursor, JobFilter, JobId, JobPage, JobState, Lease, NewJob, Result,
-    StateUpdate, Stats, Store, Timestamp,
+    StateUpdate, Stats, Store, Timestamp, TokenRate, Tokens, Versioned,
 };
 
 /// The outcome of [`JobStore::enqueue_batch_async`].
@@ -66,6 +82,18 @@ pub trait JobStore: Send + Sync + 'static {
     /// Gives a claimed job back without counting an attempt (or buries it as
     /// `cancelled` if an operator cancelled it meanwhile).
     fn release(&self, lease: &Lease) -> Result<()>;
+    /// How long a claim holds its job unless renewed. `None`: leases never expire (one
+    /// process owns the store and rescues at open). `Some(d)`: other processes may share
+    /// the store; the holder renews well within `d`, and after `d` without a renewal any
+    /// process may rescue the job.
+    fn lease_duration(&self) -> Option<Duration>;
+    /// Renews leases for another lease duration; for each, in order, whether it still
+    /// holds its job. A lost lease's outcome will be refused: drop the attempt.
+    fn renew(&self, leases: &[Lease]) -> Result<Vec<bool>>;
+    /// Rescues the jobs of `queue` whose lease expired, as a crash is rescued at open:
+    /// back to pending with a crash counted, or dead as `crashed` once the crash limit
+    /// is reached (`cancelled` if an operator cancelled them). Returns how many.
+    fn rescue_expired(&self, queue: &str) -> Result<usize>;
     /// Cancels a pending job (to the dead letters as `cancelled`) or marks a running one.
     fn cancel(&self, id: JobId) -> Result<Cancel>;
     /// Deletes one dead job.
@@ -97,6 +125,19 @@ pub trait JobStore: Send + Sync + 'static {
     fn state(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Stores a named worker value.
     fn put_state(&self, key: &str, value: &[u8]) -> Result<()>;
+    /// A named worker value with its version, for a compare-and-set.
+    fn versioned_state(&self, key: &str) -> Result<Versioned>;
+    /// Stores a named worker value if its version is still `expect`; else
+    /// [`Error::StateConflict`](crate::Error::StateConflict) and nothing is written.
+    fn put_state_if(&self, key: &str, value: &[u8], expect: u64) -> Result<()>;
+    /// Fires when a worker value may have been written, by this process or (for a shared
+    /// store) another one. Create it before reading the values it guards.
+    fn listen_state(&self) -> EventListener;
+    /// Takes up to `want` tokens from the named bucket, shared by every process on the
+    /// store (see [`crate::Bucket`]).
+    fn take_tokens(&self, bucket: &str, rate: TokenRate, want: u32) -> Result<Tokens>;
+    /// Gives back `n` tokens taken from the named bucket and not used.
+    fn return_tokens(&self, bucket: &str, n: u32) -> Result<()>;
     /// Syncs everything written so far.
     fn flush(&self) -> Result<()>;
     /// Scans the whole store against its counters and indexes (a diagnostic, slow on
@@ -146,6 +187,15 @@ impl JobStore for Store {
     fn release(&self, lease: &Lease) -> Result<()> {
         Store::release(self, lease)
     }
+    fn lease_duration(&self) -> Option<Duration> {
+        None
+    }
+    fn renew(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+        Store::renew(self, leases)
+    }
+    fn rescue_expired(&self, queue: &str) -> Result<usize> {
+        Store::rescue_expired(self, queue)
+    }
     fn cancel(&self, id: JobId) -> Result<Cancel> {
         Store::cancel(self, id)
     }
@@ -189,6 +239,22 @@ impl JobStore for Store {
     }
     fn put_state(&self, key: &str, value: &[u8]) -> Result<()> {
         Store::put_state(self, key, value)
+    }
+    fn versioned_state(&self, key: &str) -> Result<Versioned> {
+        Store::versioned_state(self, key)
+    }
+    fn put_state_if(&self, key: &str, value: &[u8], expect: u64) -> Result<()> {
+        Store::put_state_if(self, key, value, expect)
+    }
+    fn listen_state(&self) -> EventListener {
+        Store::listen_state(self)
+    }
+    fn take_tokens(&self, bucket: &str, rate: TokenRate, want: u32) -> Result<Tokens> {
+        Ok(Store::take_tokens(self, bucket, rate, want))
+    }
+    fn return_tokens(&self, bucket: &str, n: u32) -> Result<()> {
+        Store::return_tokens(self, bucket, n);
+        Ok(())
     }
     fn flush(&self) -> Result<()> {
         Store::flush(self)

@@ -4,6 +4,12 @@
 //! down: a panic ends only that task (and becomes a failure of class `panicked`), and a
 //! handler that hangs is cancelled at its timeout (a `transient` failure).
 //!
+//! On a store whose leases expire, an attempt also stops on its own when its lease may
+//! lapse: the worker moves the deadline forward after each renewal, and an attempt
+//! whose deadline passes is abandoned (another process may rescue the job once the
+//! lease has expired, and the two must not run it at once). The guard runs inside the
+//! attempt's task, so it holds even while the worker's loop waits on a slow store.
+//!
 //! What becomes of a failed attempt is decided here too, by [`decide`], for both the
 //! worker and the [`testing`](crate::testing) harness: one function reading one policy
 //! snapshot, so the two cannot disagree and no reload can slip between the class's
@@ -14,26 +20,59 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tenax_policies::{CompiledPolicy, Decision, ErrorClass};
+use tokio::sync::watch;
 use tokio::task::JoinError;
+use tokio::time::Instant;
 
 use crate::{Handler, HandlerError, JobRun};
 
-/// What an attempt task returns when its handler returns.
+/// What a handler returns.
 pub(crate) type AttemptResult = Result<(), HandlerError>;
 
+/// What an attempt task returns: the handler's result, or `None` when the attempt was
+/// abandoned because its lease could not be renewed in time.
+pub(crate) type TaskOutput = Option<AttemptResult>;
+
 /// The attempt's future: calls the handler inside the task (so even a panic in `handle`
-/// itself is caught) and applies the timeout.
+/// itself is caught) and applies the timeout, and the lease's deadline if there is one.
 pub(crate) async fn attempt(
     handler: Arc<dyn Handler>,
     run: JobRun,
     timeout: Duration,
-) -> AttemptResult {
-    match tokio::time::timeout(timeout, handler.handle(run)).await {
-        Ok(result) => result,
-        Err(_) => Err(HandlerError::transient(format!(
-            "handler timed out after {}",
-            tenax_policies::format_duration(timeout)
-        ))),
+    lease: Option<watch::Receiver<Instant>>,
+) -> TaskOutput {
+    let run = async {
+        match tokio::time::timeout(timeout, handler.handle(run)).await {
+            Ok(result) => result,
+            Err(_) => Err(HandlerError::transient(format!(
+                "handler timed out after {}",
+                tenax_policies::format_duration(timeout)
+            ))),
+        }
+    };
+    match lease {
+        None => Some(run.await),
+        Some(deadline) => tokio::select! {
+            result = run => Some(result),
+            () = lapses(deadline) => None,
+        },
+    }
+}
+
+/// Resolves once the deadline passes without having been moved later.
+async fn lapses(mut deadline: watch::Receiver<Instant>) {
+    loop {
+        let at = *deadline.borrow_and_update();
+        tokio::select! {
+            () = tokio::time::sleep_until(at) => return,
+            changed = deadline.changed() => {
+                if changed.is_err() {
+                    // The worker is gone: the last deadline stands.
+                    tokio::time::sleep_until(at).await;
+                    return;
+                }
+            }
+        }
     }
 }
 
@@ -43,12 +82,15 @@ pub(crate) enum Ended {
     Returned(AttemptResult),
     /// The task was cancelled (shutdown): the job goes back without an attempt counted.
     Cancelled,
+    /// The lease could not be renewed in time: the job is another process's to rescue.
+    Abandoned,
 }
 
 /// How the attempt task with this join result ended.
-pub(crate) fn ended(joined: Result<AttemptResult, JoinError>) -> Ended {
+pub(crate) fn ended(joined: Result<TaskOutput, JoinError>) -> Ended {
     match joined {
-        Ok(result) => Ended::Returned(result),
+        Ok(Some(result)) => Ended::Returned(result),
+        Ok(None) => Ended::Abandoned,
         Err(err) if err.is_panic() => {
             let message = panic_message(err.into_panic());
             Ended::Returned(Err(HandlerError::new(
@@ -102,7 +144,7 @@ mod tests {
 
     async fn run_task(handler: impl Handler, timeout: Duration) -> Ended {
         let run = JobRun::new("test", Vec::new());
-        let task = tokio::spawn(attempt(Arc::new(handler), run, timeout));
+        let task = tokio::spawn(attempt(Arc::new(handler), run, timeout, None));
         ended(task.await)
     }
 
@@ -149,8 +191,29 @@ mod tests {
     async fn an_aborted_task_is_cancelled() {
         let h = handler_fn(|_| std::future::pending());
         let run = JobRun::new("test", Vec::new());
-        let task = tokio::spawn(attempt(Arc::new(h), run, Duration::from_secs(60)));
+        let task = tokio::spawn(attempt(Arc::new(h), run, Duration::from_secs(60), None));
         task.abort();
         assert!(matches!(ended(task.await), Ended::Cancelled));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_is_abandoned_when_its_lease_deadline_passes_unmoved() {
+        let h = handler_fn(|_| std::future::pending());
+        let start = Instant::now();
+        let (renewed, deadline) = watch::channel(start + Duration::from_secs(10));
+        let run = JobRun::new("test", Vec::new());
+        let task = tokio::spawn(attempt(
+            Arc::new(h),
+            run,
+            Duration::from_secs(3600),
+            Some(deadline),
+        ));
+        // Two renewals move the deadline; then none comes.
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        renewed.send_replace(start + Duration::from_secs(18));
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        renewed.send_replace(start + Duration::from_secs(26));
+        assert!(matches!(ended(task.await), Ended::Abandoned));
+        assert_eq!(start.elapsed(), Duration::from_secs(26));
     }
 }

@@ -5,6 +5,12 @@
 //! change them: it writes the record, then tells the queue's worker loop through a watch
 //! channel, so a resume wakes the loop at once instead of waiting for a poll.
 //!
+//! The record is shared by every process serving the queue through one store. A change
+//! is a compare-and-set (read, edit, write if nobody wrote meanwhile, else again), so a
+//! pause on one host and a limit set on another both stick; the other processes' loops
+//! re-read it when the store announces a change of worker values
+//! ([`QueueControl::refresh`]), or within a second on a shared store.
+//!
 //! A pause stops claims only. Running attempts finish, enqueues are accepted, and no job
 //! is touched: a job that became due while paused is claimed on resume in due order.
 //!
@@ -14,13 +20,17 @@
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use tenax_core::JobStore;
+use tenax_core::{Error as StoreError, JobStore};
 use tokio::sync::watch;
 
 use crate::rate::RateLimit;
 use crate::{Error, Result};
 
 const FORMAT: u32 = 1;
+
+/// Compare-and-set rounds before a change gives up: only a storm of concurrent changes
+/// to one queue's record loses this many times in a row.
+const MAX_ROUNDS: usize = 64;
 
 /// Who paused a queue and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,13 +123,7 @@ impl QueueControl {
     /// # Errors
     /// A store error, or [`Error::QueueState`] when the record is unreadable.
     pub fn read(store: &dyn JobStore, queue: &str) -> Result<Controls> {
-        match store.state(&Self::key(queue))? {
-            None => Ok(Controls::default()),
-            Some(bytes) => Controls::decode(&bytes).map_err(|reason| Error::QueueState {
-                queue: queue.to_owned(),
-                reason,
-            }),
-        }
+        decode(queue, store.state(&Self::key(queue))?.as_deref())
     }
 
     pub(crate) fn load(store: Arc<dyn JobStore>, queue: &str) -> Result<Self> {
@@ -152,7 +156,10 @@ impl QueueControl {
         let since_ms = self.store.now().as_millis();
         self.change(|c| {
             let since_ms = c.paused.as_ref().map_or(since_ms, |p| p.since_ms);
-            c.paused = Some(Pause { reason, since_ms });
+            c.paused = Some(Pause {
+                reason: reason.clone(),
+                since_ms,
+            });
         })
     }
 
@@ -179,13 +186,52 @@ impl QueueControl {
         self.sender.subscribe()
     }
 
-    fn change(&self, edit: impl FnOnce(&mut Controls)) -> Result<Controls> {
+    /// Re-reads the record, for a change made by another process; tells the worker
+    /// loop if it changed. Returns whether it did.
+    ///
+    /// # Errors
+    /// A store error, or [`Error::QueueState`]; the settings in force stay.
+    pub fn refresh(&self) -> Result<bool> {
+        let stored = Self::read(self.store.as_ref(), &self.queue)?;
+        Ok(self.sender.send_if_modified(|c| {
+            let changed = *c != stored;
+            if changed {
+                *c = stored;
+            }
+            changed
+        }))
+    }
+
+    fn change(&self, mut edit: impl FnMut(&mut Controls)) -> Result<Controls> {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next = self.current();
-        edit(&mut next);
-        self.store
-            .put_state(&Self::key(&self.queue), &next.encode())?;
-        self.sender.send_replace(next.clone());
-        Ok(next)
+        let key = Self::key(&self.queue);
+        for _ in 0..MAX_ROUNDS {
+            let stored = self.store.versioned_state(&key)?;
+            let mut next = decode(&self.queue, stored.value.as_deref())?;
+            edit(&mut next);
+            match self
+                .store
+                .put_state_if(&key, &next.encode(), stored.version)
+            {
+                Ok(()) => {
+                    self.sender.send_replace(next.clone());
+                    return Ok(next);
+                }
+                // Another process changed the record: edit its version instead.
+                Err(StoreError::StateConflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::StateConflict { key }.into())
+    }
+}
+
+fn decode(queue: &str, bytes: Option<&[u8]>) -> Result<Controls> {
+    match bytes {
+        None => Ok(Controls::default()),
+        Some(bytes) => Controls::decode(bytes).map_err(|reason| Error::QueueState {
+            queue: queue.to_owned(),
+            reason,
+        }),
     }
 }

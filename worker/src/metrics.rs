@@ -25,6 +25,10 @@ pub const JOBS_RETRIED: &str = "tenax_jobs_retried_total";
 pub const JOBS_BURIED: &str = "tenax_jobs_buried_total";
 /// Running jobs given back at shutdown without an attempt counted.
 pub const JOBS_RELEASED: &str = "tenax_jobs_released_total";
+/// Attempts whose lease was lost (not renewed in time, or the job rescued elsewhere).
+pub const LEASES_LOST: &str = "tenax_leases_lost_total";
+/// Jobs rescued after their holder's lease expired (shared stores), counted as crashes.
+pub const JOBS_RESCUED: &str = "tenax_jobs_rescued_total";
 /// How long attempts took.
 pub const JOB_DURATION: &str = "tenax_job_duration_seconds";
 /// From a job being due (enqueue, or its retry time) to its attempt starting.
@@ -60,6 +64,14 @@ pub fn describe() {
     describe_counter!(
         JOBS_RELEASED,
         "Running jobs released at shutdown, no attempt counted."
+    );
+    describe_counter!(
+        LEASES_LOST,
+        "Attempts whose lease was lost: abandoned, or their outcome refused."
+    );
+    describe_counter!(
+        JOBS_RESCUED,
+        "Jobs rescued after their holder's lease expired, counted as crashes."
     );
     describe_histogram!(
         JOB_DURATION,
@@ -170,6 +182,14 @@ impl QueueMetrics {
 
     pub(crate) fn released(&self) {
         self.released.increment(1);
+    }
+
+    pub(crate) fn lost(&self) {
+        counter!(LEASES_LOST, "queue" => self.queue.clone()).increment(1);
+    }
+
+    pub(crate) fn rescued(&self, n: usize) {
+        counter!(JOBS_RESCUED, "queue" => self.queue.clone()).increment(n as u64);
     }
 
     pub(crate) fn retried(&self, class: &str) {

@@ -95,11 +95,14 @@ impl Harness {
     pub async fn run(&self, handler: impl Handler, job: JobRun) -> TestOutcome {
         let failed_before = job.attempt;
         let job = job.decided_with(Arc::clone(&self.policy));
-        let task = tokio::spawn(attempt::attempt(Arc::new(handler), job, self.timeout));
+        let task = tokio::spawn(attempt::attempt(Arc::new(handler), job, self.timeout, None));
         let error = match attempt::ended(task.await) {
             Ended::Returned(Ok(())) => return TestOutcome::Completed,
             Ended::Returned(Err(error)) => error,
-            Ended::Cancelled => HandlerError::transient("the attempt was cancelled"),
+            // No lease here, so nothing abandons an attempt.
+            Ended::Cancelled | Ended::Abandoned => {
+                HandlerError::transient("the attempt was cancelled")
+            }
         };
         self.decide(error, failed_before)
     }

@@ -59,27 +59,16 @@ fn stopped() -> Error {
 }
 
 async fn run(db: Db, work: Arc<Event>, mut rx: mpsc::UnboundedReceiver<Pending>) {
-    let mut carried: Option<Pending> = None;
     loop {
-        let first = match carried.take() {
-            Some(p) => p,
-            None => match rx.recv().await {
-                Some(p) => p,
-                None => return,
-            },
+        let Some(first) = rx.recv().await else {
+            return;
         };
         let mut jobs = first.req.jobs.len();
-        let mut stated = first.req.state.is_some();
         let mut group = vec![first];
-        // What else is waiting joins, up to one worker value per statement.
+        // What else is waiting joins.
         while jobs < MAX_GROUP_JOBS {
             let Ok(next) = rx.try_recv() else { break };
-            if stated && next.req.state.is_some() {
-                carried = Some(next);
-                break;
-            }
             jobs += next.req.jobs.len();
-            stated |= next.req.state.is_some();
             group.push(next);
         }
         let requests: Vec<&Request> = group.iter().map(|p| &p.req).collect();

@@ -5,7 +5,8 @@
 //! server has flushed it. Jobs without dedup keys, the common case, go through the
 //! store's committer (`committer.rs`), which merges concurrent calls into one
 //! statement: one round trip and one commit, like the server's own single-row insert.
-//! Jobs with dedup keys take a transaction of their own that locks each key (an
+//! Jobs with dedup keys, and enqueues with a worker value (a schedule's mark, written
+//! first by compare-and-set: `shared.rs`), take a transaction of their own that locks each key (an
 //! advisory lock per queue and key, in a fixed order), reads the holders, decides in
 //! request order as the embedded store does, and writes; its `NOTIFY` follows the
 //! commit as a statement of its own, so that such enqueues running at once still share
@@ -20,11 +21,12 @@ use tenax_core::{DedupMode, Enqueued, JobId, NewJob, Result, Timestamp};
 use tokio_postgres::types::ToSql;
 
 use crate::db::{Db, Fail, ms};
+use crate::shared::{Put, conflict};
 
 /// One enqueue call: its jobs, the optional worker value, and when it was made.
 pub(crate) struct Request {
     pub(crate) jobs: Vec<NewJob>,
-    pub(crate) state: Option<(String, Vec<u8>)>,
+    pub(crate) state: Option<Put>,
     pub(crate) now: Timestamp,
 }
 
@@ -38,21 +40,18 @@ WITH new AS (
     RETURNING id, queue),
 counted AS (
     INSERT INTO counts (queue, waiting, enqueued)
-    SELECT queue, count(*), count(*) FROM new GROUP BY queue),
-stored AS (
-    INSERT INTO worker_state (key, value)
-    SELECT $6::text, $7::bytea WHERE $6::text IS NOT NULL
-    ON CONFLICT (key) DO UPDATE SET value = excluded.value)
+    SELECT queue, count(*), count(*) FROM new GROUP BY queue)
 SELECT set_config('synchronous_commit', 'on', true),
        (SELECT array_agg(id ORDER BY id) FROM new),
-       (SELECT count(pg_notify($8, $9 || ' ' || queue))
+       (SELECT count(pg_notify($6, $7 || ' ' || queue))
         FROM (SELECT DISTINCT queue FROM new) q)";
 
 /// `$1` channel, `$2` origin, `$3` the queues that gained jobs.
 const NOTIFY: &str = "SELECT count(pg_notify($1, $2 || ' ' || q)) FROM unnest($3::text[]) AS q";
 
 impl Db {
-    /// An enqueue with dedup keys, run on its own (plain ones go through the committer).
+    /// An enqueue with dedup keys or a worker value, run on its own (plain ones go
+    /// through the committer).
     pub(crate) async fn enqueue_keyed(
         self,
         req: Request,
@@ -65,8 +64,8 @@ impl Db {
         Ok(out)
     }
 
-    /// Plain requests (no dedup keys; at most one worker value among them) as one
-    /// statement: their job ids in request order.
+    /// Plain requests (no dedup keys, no worker value) as one statement: their job ids
+    /// in request order.
     pub(crate) async fn enqueue_group(&self, requests: &[&Request]) -> Result<Vec<JobId>> {
         let jobs = || {
             requests
@@ -78,21 +77,15 @@ impl Db {
         let payloads: Vec<&[u8]> = jobs().map(|(_, j)| j.payload()).collect();
         let run_ats: Vec<i64> = jobs().map(|(now, j)| ms(j.run_at(now))).collect();
         let enqueued_ats: Vec<i64> = jobs().map(|(now, _)| ms(now)).collect();
-        let (key, value) = match requests.iter().find_map(|r| r.state.as_ref()) {
-            Some((k, v)) => (Some(k.as_str()), Some(v.as_slice())),
-            None => (None, None),
-        };
         let (channel, origin) = (&*self.channel, &*self.origin);
         let ids: Vec<i64> = self
             .run("enqueue", |client| {
-                let params: [&(dyn ToSql + Sync); 9] = [
+                let params: [&(dyn ToSql + Sync); 7] = [
                     &queues,
                     &kinds,
                     &payloads,
                     &run_ats,
                     &enqueued_ats,
-                    &key,
-                    &value,
                     &channel,
                     &origin,
                 ];
@@ -111,6 +104,11 @@ impl Db {
             let tx = client.transaction().await?;
             tx.batch_execute("SET LOCAL synchronous_commit = on")
                 .await?;
+            if let Some(put) = &req.state
+                && !self.put_on(&tx, put).await?
+            {
+                return Err(conflict(put));
+            }
             let mut keys: Vec<(&str, &str)> = req
                 .jobs
                 .iter()
@@ -295,10 +293,6 @@ impl<'r> Plan<'r> {
         let held: Vec<bool> = self.created.iter().map(|n| n.held).collect();
         let run_ats: Vec<i64> = self.created.iter().map(|n| n.run_at).collect();
         let (cq, cn): (Vec<&str>, Vec<i64>) = counts.into_iter().unzip();
-        let (key, value) = match &req.state {
-            Some((k, v)) => (Some(k.as_str()), Some(v.as_slice())),
-            None => (None, None),
-        };
         tx.execute(
             "WITH new AS (
                  INSERT INTO jobs (id, queue, kind, payload, dedup_key, dedup_held, state,
@@ -309,11 +303,7 @@ impl<'r> Plan<'r> {
                  RETURNING 1),
              counted AS (
                  INSERT INTO counts (queue, waiting, enqueued)
-                 SELECT q, n, n FROM unnest($9::text[], $10::bigint[]) AS c (q, n)),
-             stored AS (
-                 INSERT INTO worker_state (key, value)
-                 SELECT $11::text, $12::bytea WHERE $11::text IS NOT NULL
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value)
+                 SELECT q, n, n FROM unnest($9::text[], $10::bigint[]) AS c (q, n))
              SELECT (SELECT count(*) FROM new)",
             &[
                 &ids,
@@ -326,8 +316,6 @@ impl<'r> Plan<'r> {
                 &ms(req.now),
                 &cq,
                 &cn,
-                &key,
-                &value,
             ],
         )
         .await?;

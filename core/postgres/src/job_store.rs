@@ -6,12 +6,16 @@ use event_listener::EventListener;
 use tenax_core::{
     Attempt, Cancel, Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector,
     EnqueueFuture, Enqueued, Job, JobCursor, JobFilter, JobId, JobPage, JobState, JobStore, Lease,
-    NewJob, Result, StateUpdate, Stats, Timestamp,
+    NewJob, Result, StateUpdate, Stats, Timestamp, TokenRate, Tokens, Versioned,
 };
 
 use crate::PgStore;
 use crate::enqueue::Request;
-use crate::outcome::owned;
+use crate::shared::Put;
+
+fn owned(state: Option<StateUpdate<'_>>) -> Option<Put> {
+    state.map(Put::owned)
+}
 
 impl PgStore {
     fn request(&self, jobs: Vec<NewJob>, state: Option<StateUpdate<'_>>) -> Request {
@@ -24,17 +28,20 @@ impl PgStore {
 
     fn enqueue(&self, jobs: Vec<NewJob>, state: Option<StateUpdate<'_>>) -> Result<Vec<Enqueued>> {
         self.admit(&jobs)?;
+        let stated = state.is_some();
         let req = self.request(jobs, state);
-        self.block(self.enqueue_work(req))
+        let out = self.block(self.enqueue_work(req))?;
+        self.stated(stated);
+        Ok(out)
     }
 
     /// The work of an enqueue on the connection thread: through the committer, or on
-    /// its own with dedup keys.
+    /// its own with dedup keys or a worker value.
     fn enqueue_work(
         &self,
         req: Request,
     ) -> impl std::future::Future<Output = Result<Vec<Enqueued>>> + Send + 'static {
-        let keyed = req.jobs.iter().any(|j| j.dedup().is_some());
+        let keyed = req.state.is_some() || req.jobs.iter().any(|j| j.dedup().is_some());
         let (db, work, committer) = (
             self.db(),
             self.inner.work.clone(),
@@ -47,6 +54,21 @@ impl PgStore {
                 committer.enqueue(req).await
             }
         }
+    }
+
+    /// Wakes this store's listeners for worker values after a transition that wrote
+    /// one (the other stores hear its notification; this one skips its own).
+    fn stated(&self, wrote: bool) {
+        if wrote {
+            self.inner.state_changed.notify(usize::MAX);
+        }
+    }
+
+    /// Writes a worker value on its own.
+    fn put(&self, update: StateUpdate<'_>) -> Result<()> {
+        self.block(self.db().put(Put::owned(update)))?;
+        self.stated(true);
+        Ok(())
     }
 
     /// Wakes this store's workers when a transition made a job claimable.
@@ -91,7 +113,10 @@ impl JobStore for PgStore {
     }
 
     fn complete(&self, lease: &Lease, state: Option<StateUpdate<'_>>) -> Result<()> {
-        self.block(self.db().complete(lease.clone(), owned(state)))
+        let stated = state.is_some();
+        self.block(self.db().complete(lease.clone(), owned(state)))?;
+        self.stated(stated);
+        Ok(())
     }
 
     fn complete_batch(&self, leases: &[Lease]) -> Vec<Result<()>> {
@@ -108,25 +133,46 @@ impl JobStore for PgStore {
         attempt: Attempt,
         state: Option<StateUpdate<'_>>,
     ) -> Result<()> {
+        let stated = state.is_some();
         let work = self
             .db()
             .retry(lease.clone(), run_at, attempt, self.now(), owned(state));
         let pending = self.block(work)?;
         self.woke(pending);
+        self.stated(stated);
         Ok(())
     }
 
     fn bury(&self, lease: &Lease, attempt: Attempt, state: Option<StateUpdate<'_>>) -> Result<()> {
+        let stated = state.is_some();
         self.block(
             self.db()
                 .bury(lease.clone(), attempt, self.now(), owned(state)),
-        )
+        )?;
+        self.stated(stated);
+        Ok(())
     }
 
     fn release(&self, lease: &Lease) -> Result<()> {
         let pending = self.block(self.db().release(lease.clone(), self.now()))?;
         self.woke(pending);
         Ok(())
+    }
+
+    fn lease_duration(&self) -> Option<Duration> {
+        Some(self.inner.lease_ttl)
+    }
+
+    fn renew(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+        let (db, now, ttl) = (self.db(), self.now(), self.inner.lease_ttl);
+        self.block(db.renew(leases.to_vec(), now, ttl))
+    }
+
+    fn rescue_expired(&self, queue: &str) -> Result<usize> {
+        let (db, now, limit) = (self.db(), self.now(), self.inner.crash_limit);
+        let n = self.block(db.rescue_expired(queue.to_owned(), now, limit))?;
+        self.woke(n > 0);
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     fn cancel(&self, id: JobId) -> Result<Cancel> {
@@ -187,7 +233,28 @@ impl JobStore for PgStore {
     }
 
     fn put_state(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.block(self.db().put_state(key.to_owned(), value.to_owned()))
+        self.put(StateUpdate::new(key, value))
+    }
+
+    fn versioned_state(&self, key: &str) -> Result<Versioned> {
+        self.block(self.db().versioned_state(key.to_owned()))
+    }
+
+    fn put_state_if(&self, key: &str, value: &[u8], expect: u64) -> Result<()> {
+        self.put(StateUpdate::new(key, value).expecting(expect))
+    }
+
+    fn listen_state(&self) -> EventListener {
+        self.inner.state_changed.listen()
+    }
+
+    fn take_tokens(&self, bucket: &str, rate: TokenRate, want: u32) -> Result<Tokens> {
+        let (db, now) = (self.db(), self.now());
+        self.block(db.take_tokens(bucket.to_owned(), rate, want, now))
+    }
+
+    fn return_tokens(&self, bucket: &str, n: u32) -> Result<()> {
+        self.block(self.db().return_tokens(bucket.to_owned(), n))
     }
 
     fn flush(&self) -> Result<()> {

@@ -37,7 +37,13 @@
 //! # Several hosts
 //!
 //! Each store opens under a node name ([`PgOptions::node`]); one live store per name.
-//! A store rescues, at open, the jobs its name's previous holder left running.
+//! A store rescues, at open, the jobs its name's previous holder left running. Leases
+//! expire after [`PgOptions::lease_ttl`] unless renewed
+//! ([`JobStore::renew`](tenax_core::JobStore::renew)), and any store rescues expired
+//! ones ([`JobStore::rescue_expired`](tenax_core::JobStore::rescue_expired)). Worker
+//! values (a queue's breaker, pause and rate limit) are versioned rows written by
+//! compare-and-set and announced with `NOTIFY`; rate limits take their tokens from
+//! bucket rows, so they hold in total across hosts.
 
 mod cancel;
 mod check;
@@ -51,6 +57,7 @@ mod error;
 mod history;
 mod io;
 mod job_store;
+mod lease;
 mod list;
 mod listen;
 mod maintenance;
@@ -59,6 +66,7 @@ mod options;
 mod outcome;
 mod rescue;
 mod row;
+mod shared;
 mod stats;
 mod store;
 pub mod testing;

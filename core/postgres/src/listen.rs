@@ -1,7 +1,8 @@
 //! The listening connection: wake-ups from other hosts, and this store's node name.
 //!
 //! Every transition that makes a job claimable sooner (enqueue, retry, release,
-//! requeue, rescue) sends `NOTIFY` on the schema's channel in its own transaction, so
+//! requeue, rescue) sends `NOTIFY` on the schema's channel in its own transaction (and
+//! so does every write of a worker value, marked as such: `shared.rs`), so
 //! the notification leaves only if the change committed. Each store keeps one
 //! connection outside the pool that listens on the channel and wakes the store's
 //! listeners; with the worker's timer for the next due job this is all an idle worker
@@ -23,6 +24,7 @@ use tokio_postgres::tls::NoTlsStream;
 use tokio_postgres::{AsyncMessage, Client, Config, Connection, NoTls, Socket};
 
 use crate::error::{self, Error};
+use crate::shared::STATE_MARK;
 
 /// How long an opening store waits for a previous holder of its node name to go (a
 /// store dropped a moment ago, whose session the server has not ended yet).
@@ -36,6 +38,8 @@ pub(crate) struct Listener {
     pub(crate) origin: Arc<str>,
     pub(crate) node_key: String,
     pub(crate) work: Arc<Event>,
+    /// Woken for a changed worker value.
+    pub(crate) state_changed: Arc<Event>,
 }
 
 type Conn = Connection<Socket, NoTlsStream>;
@@ -133,6 +137,7 @@ impl Listener {
             pause = Duration::from_millis(100);
             tracing::info!("the listening connection to PostgreSQL is back");
             self.work.notify(usize::MAX);
+            self.state_changed.notify(usize::MAX);
         }
     }
 
@@ -142,8 +147,13 @@ impl Listener {
         loop {
             match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
                 Some(Ok(AsyncMessage::Notification(n))) => {
-                    let origin = n.payload().split(' ').next().unwrap_or_default();
-                    if origin != &*self.origin {
+                    let (origin, rest) = n.payload().split_once(' ').unwrap_or_default();
+                    if origin == &*self.origin {
+                        continue;
+                    }
+                    if rest.starts_with(STATE_MARK) {
+                        self.state_changed.notify(usize::MAX);
+                    } else {
                         self.work.notify(usize::MAX);
                     }
                 }

@@ -12,10 +12,13 @@ use tokio_postgres::Client;
 use crate::error::{self, Error};
 
 /// The migrations in order; `migrations/NNNN_*.sql`, version NNNN.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_jobs.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/0001_jobs.sql")),
+    (2, include_str!("../migrations/0002_sharing.sql")),
+];
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Brings `schema` to [`SCHEMA_VERSION`], creating it if needed; returns the version it
 /// found.

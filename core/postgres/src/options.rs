@@ -265,7 +265,9 @@ impl PgOptions {
             .keepalives_idle(Duration::from_secs(15))
             .keepalives_interval(Duration::from_secs(5))
             .keepalives_retries(3)
-            .tcp_user_timeout(Duration::from_secs(30));
+            // A call the network swallowed fails within a lease (at most 30 s), so a
+            // host cut off finds out before others take its jobs, not minutes later.
+            .tcp_user_timeout(self.lease_ttl.min(Duration::from_secs(30)));
         Ok(config)
     }
 

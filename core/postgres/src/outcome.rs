@@ -1,37 +1,30 @@
 //! The outcomes of a claimed job: `complete`, `retry`, `bury`, `release`.
 //!
 //! Each is one statement, so one round trip and one transaction: the job's row, its
-//! history, the counter change and the worker value that rode along. The fence is in
+//! history and the counter change. A worker value that rides along (the breaker's
+//! state) is written first in the same transaction, by compare-and-set (see
+//! `shared.rs`): a lost compare-and-set, or a stale lease, rolls both back. The fence is in
 //! the `WHERE`: the row must still carry the lease's token, which only the claim that
 //! handed it out set, so a stale holder (released, rescued, completed) changes nothing
 //! and is told [`Error::StaleLease`]. A job an operator cancelled while it ran carries
 //! `cancelled`, which the same statement reads: a retry or release buries it as
 //! `cancelled`, as in the embedded store.
 
-use tenax_core::{
-    Attempt, AttemptOutcome, CANCELLED_CLASS, Error, Lease, Result, StateUpdate, Timestamp,
-};
+use deadpool_postgres::GenericClient;
+use tenax_core::{Attempt, AttemptOutcome, CANCELLED_CLASS, Error, Lease, Result, Timestamp};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use crate::db::{Db, ms};
 use crate::history::{self, append_attempt};
 use crate::row;
-
-/// A worker value to store with an outcome, owned for the trip to the server.
-pub(crate) type Value = Option<(String, Vec<u8>)>;
-
-pub(crate) fn owned(state: Option<StateUpdate<'_>>) -> Value {
-    state.map(|s| (s.key.to_owned(), s.value.to_owned()))
-}
+use crate::shared::{Put, conflict};
 
 const COMPLETE: &str = "
 WITH done AS (
     DELETE FROM jobs WHERE id = $1 AND lease_token = $2 RETURNING queue),
 counted AS (
-    INSERT INTO counts (queue, running, completed) SELECT queue, -1, 1 FROM done),
-stored AS (
-    INSERT INTO worker_state (key, value)
-    SELECT $3::text, $4::bytea FROM done WHERE $3::text IS NOT NULL
-    ON CONFLICT (key) DO UPDATE SET value = excluded.value)
+    INSERT INTO counts (queue, running, completed) SELECT queue, -1, 1 FROM done)
 SELECT count(*) FROM done";
 
 const COMPLETE_BATCH: &str = "
@@ -63,12 +56,8 @@ const RETRY: &str = concat!(
          RETURNING queue, state),
      counted AS (
          INSERT INTO counts (queue, running, retrying, dead)
-         SELECT queue, -1, (state = 'pending')::int, (state = 'dead')::int FROM j),
-     stored AS (
-         INSERT INTO worker_state (key, value)
-         SELECT $11::text, $12::bytea FROM j WHERE $11::text IS NOT NULL
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value)
-     SELECT state, CASE WHEN state = 'pending' THEN pg_notify($13, $14 || ' ' || queue) END
+         SELECT queue, -1, (state = 'pending')::int, (state = 'dead')::int FROM j)
+     SELECT state, CASE WHEN state = 'pending' THEN pg_notify($11, $12 || ' ' || queue) END
      FROM j"
 );
 
@@ -86,11 +75,7 @@ const BURY: &str = concat!(
          WHERE id = $1 AND lease_token = $2
          RETURNING queue),
      counted AS (
-         INSERT INTO counts (queue, running, dead) SELECT queue, -1, 1 FROM j),
-     stored AS (
-         INSERT INTO worker_state (key, value)
-         SELECT $8::text, $9::bytea FROM j WHERE $8::text IS NOT NULL
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value)
+         INSERT INTO counts (queue, running, dead) SELECT queue, -1, 1 FROM j)
      SELECT count(*) FROM j"
 );
 
@@ -132,22 +117,18 @@ fn cancelled_message(class: &str, message: &str) -> String {
 }
 
 impl Db {
-    pub(crate) async fn complete(self, lease: Lease, state: Value) -> Result<()> {
-        let (key, value) = split(&state);
-        let n: i64 = self
-            .run("complete", |client| {
-                let lease = &lease;
-                async move {
-                    let stmt = client.prepare_cached(COMPLETE).await?;
-                    let params = fence(lease);
-                    let row = client
-                        .query_one(&stmt, &[&params.0, &params.1, &key, &value])
-                        .await?;
-                    Ok(row.get(0))
-                }
-            })
+    pub(crate) async fn complete(self, lease: Lease, state: Option<Put>) -> Result<()> {
+        let (id, token) = fence(&lease);
+        let rows = self
+            .with_value(
+                "complete",
+                state.as_ref(),
+                COMPLETE,
+                &[&id, &token],
+                counted,
+            )
             .await?;
-        fenced(n > 0, &lease)
+        fenced(counted(&rows), &lease)
     }
 
     /// One answer per lease: completed, or stale.
@@ -179,46 +160,37 @@ impl Db {
         run_at: Timestamp,
         attempt: Attempt,
         now: Timestamp,
-        state: Value,
+        state: Option<Put>,
     ) -> Result<bool> {
-        let (key, value) = split(&state);
         let error = attempt.error();
         let cancelled = cancelled_message(&error.class, &error.message);
         let retry = history::entry(&attempt, AttemptOutcome::Retry);
         let cancel = history::entry(&attempt, AttemptOutcome::Cancelled);
         let (channel, origin) = (&*self.channel, &*self.origin);
+        let (id, token) = fence(&lease);
         let rows = self
-            .run("retry", |client| {
-                let (lease, error, cancelled, retry, cancel) =
-                    (&lease, &error, &cancelled, &retry, &cancel);
-                async move {
-                    let stmt = client.prepare_cached(RETRY).await?;
-                    let (id, token) = fence(lease);
-                    Ok(client
-                        .query(
-                            &stmt,
-                            &[
-                                &id,
-                                &token,
-                                &ms(run_at),
-                                &ms(now),
-                                &error.class,
-                                &error.message,
-                                cancelled,
-                                &ms(error.at),
-                                retry,
-                                cancel,
-                                &key,
-                                &value,
-                                &channel,
-                                &origin,
-                            ],
-                        )
-                        .await?)
-                }
-            })
+            .with_value(
+                "retry",
+                state.as_ref(),
+                RETRY,
+                &[
+                    &id,
+                    &token,
+                    &ms(run_at),
+                    &ms(now),
+                    &error.class,
+                    &error.message,
+                    &cancelled,
+                    &ms(error.at),
+                    &retry,
+                    &cancel,
+                    &channel,
+                    &origin,
+                ],
+                returned,
+            )
             .await?;
-        fenced(!rows.is_empty(), &lease)?;
+        fenced(returned(&rows), &lease)?;
         Ok(rows[0].get::<_, &str>(0) == "pending")
     }
 
@@ -227,38 +199,59 @@ impl Db {
         lease: Lease,
         attempt: Attempt,
         now: Timestamp,
-        state: Value,
+        state: Option<Put>,
     ) -> Result<()> {
-        let (key, value) = split(&state);
         let error = attempt.error();
         let entry = history::entry(&attempt, AttemptOutcome::Dead);
-        let n: i64 = self
-            .run("bury", |client| {
-                let (lease, error, entry) = (&lease, &error, &entry);
-                async move {
-                    let stmt = client.prepare_cached(BURY).await?;
-                    let (id, token) = fence(lease);
-                    let row = client
-                        .query_one(
-                            &stmt,
-                            &[
-                                &id,
-                                &token,
-                                &ms(now),
-                                &error.class,
-                                &error.message,
-                                &ms(error.at),
-                                entry,
-                                &key,
-                                &value,
-                            ],
-                        )
-                        .await?;
-                    Ok(row.get(0))
-                }
-            })
+        let (id, token) = fence(&lease);
+        let rows = self
+            .with_value(
+                "bury",
+                state.as_ref(),
+                BURY,
+                &[
+                    &id,
+                    &token,
+                    &ms(now),
+                    &error.class,
+                    &error.message,
+                    &ms(error.at),
+                    &entry,
+                ],
+                counted,
+            )
             .await?;
-        fenced(n > 0, &lease)
+        fenced(counted(&rows), &lease)
+    }
+
+    /// Runs an outcome's statement: on its own, or, with a worker value, in a
+    /// transaction that writes the value first and commits only if `held` says the
+    /// lease held (so a stale lease writes no value either).
+    async fn with_value(
+        &self,
+        what: &'static str,
+        value: Option<&Put>,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+        held: fn(&[Row]) -> bool,
+    ) -> Result<Vec<Row>> {
+        self.run(what, |mut client| async move {
+            let Some(put) = value else {
+                let stmt = client.prepare_cached(sql).await?;
+                return Ok(client.query(&stmt, params).await?);
+            };
+            let tx = client.transaction().await?;
+            if !self.put_on(&tx, put).await? {
+                return Err(conflict(put));
+            }
+            let stmt = tx.prepare_cached(sql).await?;
+            let rows = tx.query(&stmt, params).await?;
+            if held(&rows) {
+                tx.commit().await?;
+            }
+            Ok(rows)
+        })
+        .await
     }
 
     /// Returns whether the job is pending again.
@@ -296,19 +289,22 @@ impl Db {
     }
 }
 
-fn split(state: &Value) -> (Option<&str>, Option<&[u8]>) {
-    match state {
-        Some((k, v)) => (Some(k.as_str()), Some(v.as_slice())),
-        None => (None, None),
-    }
-}
-
 /// The lease's id and token as stored.
 fn fence(lease: &Lease) -> (i64, i64) {
     (
         row::id(lease.id()),
         i64::try_from(lease.token()).unwrap_or(-1),
     )
+}
+
+/// Whether a statement answering `count(*)` of the rows it moved moved one.
+fn counted(rows: &[Row]) -> bool {
+    rows.first().is_some_and(|r| r.get::<_, i64>(0) > 0)
+}
+
+/// Whether a statement answering a row per moved job moved one.
+fn returned(rows: &[Row]) -> bool {
+    !rows.is_empty()
 }
 
 fn fenced(held: bool, lease: &Lease) -> Result<()> {

@@ -1,21 +1,37 @@
-//! Rescue at open: jobs this node's previous store left running.
+//! Rescue: running jobs whose holder is gone, counted as crashes.
 //!
-//! A store opens under a node name only when no other live store holds it (the
-//! advisory lock in `listen.rs`), so a job still running under that name was running
-//! when the previous holder died. It is rescued as the embedded store rescues at open:
-//! the crash counted as an attempt and recorded, back to pending, or buried as
-//! `crashed` after `crash_limit` crashes (a poison pill), or as `cancelled` if an
-//! operator cancelled it meanwhile. Jobs of other nodes are theirs: their leases
-//! expire (`lease_expires_at`) if their holder is gone.
+//! Two ways a holder is known to be gone:
+//! - **At open**, the jobs this node's previous store left running. A store opens under
+//!   a node name only when no other live store holds it (the advisory lock in
+//!   `listen.rs`), so a job still running under that name was running when the
+//!   previous holder died.
+//! - **When a lease expires** ([`JobStore::rescue_expired`](tenax_core::JobStore)):
+//!   the holder stopped renewing it (it died, or was cut off from the server), so any
+//!   store may rescue the job. The rows are taken with `SKIP LOCKED`, so stores on
+//!   several hosts rescuing at once take different jobs and never wait on each other;
+//!   a holder renewing at that moment either renews first (and its job is no longer
+//!   expired) or finds its lease gone.
+//!
+//! Either way the job is rescued as the embedded store rescues at open: the crash
+//! counted as an attempt and recorded, back to pending, or buried as `crashed` after
+//! `crash_limit` crashes (a poison pill), or as `cancelled` if an operator cancelled it
+//! meanwhile. The lease token is cleared, so the old holder's late outcome is refused.
 
 use tenax_core::{CRASHED_CLASS, Result, Timestamp};
 
 use crate::db::{Db, ms};
 use crate::history::append_attempt;
 
-/// `$1` node, `$2` now, `$3` crash limit. A job is buried when `buried` holds.
-const RESCUE: &str = concat!(
-    "WITH r AS (
+/// The rescue of the rows picked by `$picked` (a `SELECT id AS pick ... FOR UPDATE`).
+/// Parameters: `$2` now, `$3` crash limit, `$4` class, `$5` message format, `$6`
+/// channel, `$7` origin; `$1` is the picker's.
+macro_rules! rescue {
+    ($picked:literal) => {
+        concat!(
+            "WITH picked AS (",
+            $picked,
+            "),
+     r AS (
          UPDATE jobs SET
              attempt = attempt + 1, crashes = crashes + 1,
              state = CASE WHEN cancelled OR crashes + 1 >= $3 THEN 'dead' ELSE 'pending' END,
@@ -27,18 +43,18 @@ const RESCUE: &str = concat!(
                  ELSE format($5, crashes + 1, $3) END,
              error_at = $2,
              attempts = ",
-    append_attempt!(
-        "jsonb_build_object(
+            append_attempt!(
+                "jsonb_build_object(
              'started_at', $2::bigint, 'duration_ms', 0,
              'outcome', CASE WHEN cancelled THEN 'cancelled'
                              WHEN crashes + 1 >= $3 THEN 'dead' ELSE 'retry' END,
              'class', $4::text, 'message', format($5, crashes + 1, $3))"
-    ),
-    ",
+            ),
+            ",
              dedup_held = dedup_held AND NOT (cancelled OR crashes + 1 >= $3),
              lease_token = NULL, lease_owner = NULL, claimed_at = NULL,
              lease_expires_at = NULL, cancelled = false
-         WHERE state = 'running' AND lease_owner = $1
+         FROM picked WHERE id = pick
          RETURNING queue, state),
      counted AS (
          INSERT INTO counts (queue, running, retrying, dead)
@@ -48,26 +64,80 @@ const RESCUE: &str = concat!(
      SELECT count(*), (SELECT count(pg_notify($6, $7 || ' ' || queue))
                        FROM (SELECT DISTINCT queue FROM r WHERE state = 'pending') q)
      FROM r"
+        )
+    };
+}
+
+/// At open: `$1` node.
+const RESCUE: &str =
+    rescue!("SELECT id AS pick FROM jobs WHERE state = 'running' AND lease_owner = $1 FOR UPDATE");
+
+/// On expiry: `$1` queue; a lease that expired at or before now.
+const RESCUE_EXPIRED: &str = rescue!(
+    "SELECT id AS pick FROM jobs
+     WHERE state = 'running' AND queue = $1 AND lease_expires_at <= $2
+     FOR UPDATE SKIP LOCKED"
 );
 
 const CRASH_MESSAGE: &str = "the process died while the job was running (%s of %s crashes allowed)";
+const EXPIRED_MESSAGE: &str =
+    "its holder stopped renewing the lease while it ran (%s of %s crashes allowed)";
 
 impl Db {
     /// Rescues this node's running jobs; returns how many.
     pub(crate) async fn rescue(&self, now: Timestamp, crash_limit: u32) -> Result<u64> {
+        self.rescue_with(
+            RESCUE,
+            "rescue running jobs",
+            &self.node,
+            CRASH_MESSAGE,
+            now,
+            crash_limit,
+        )
+        .await
+    }
+
+    /// Rescues the jobs of `queue` whose lease expired by `now`; returns how many.
+    pub(crate) async fn rescue_expired(
+        self,
+        queue: String,
+        now: Timestamp,
+        crash_limit: u32,
+    ) -> Result<u64> {
+        let what = "rescue expired leases";
+        self.rescue_with(
+            RESCUE_EXPIRED,
+            what,
+            &queue,
+            EXPIRED_MESSAGE,
+            now,
+            crash_limit,
+        )
+        .await
+    }
+
+    async fn rescue_with(
+        &self,
+        sql: &'static str,
+        what: &'static str,
+        picker: &str,
+        message: &'static str,
+        now: Timestamp,
+        crash_limit: u32,
+    ) -> Result<u64> {
         let limit = i32::try_from(crash_limit).unwrap_or(i32::MAX);
         let n: i64 = self
-            .run("rescue running jobs", |client| async move {
-                let stmt = client.prepare_cached(RESCUE).await?;
+            .run(what, |client| async move {
+                let stmt = client.prepare_cached(sql).await?;
                 let row = client
                     .query_one(
                         &stmt,
                         &[
-                            &&*self.node,
+                            &picker,
                             &ms(now),
                             &limit,
                             &CRASHED_CLASS,
-                            &CRASH_MESSAGE,
+                            &message,
                             &&*self.channel,
                             &&*self.origin,
                         ],

@@ -37,6 +37,9 @@ pub(crate) struct Inner {
     pub(crate) lease_ttl: Duration,
     pub(crate) max_payload_bytes: usize,
     pub(crate) work: Arc<Event>,
+    /// Notified when a worker value may have changed (by this store or another).
+    pub(crate) state_changed: Arc<Event>,
+    pub(crate) crash_limit: u32,
     pub(crate) schema: String,
     pub(crate) target: String,
     /// Last: dropping it closes every connection.
@@ -72,6 +75,7 @@ impl PgStore {
         let origin: Arc<str> = Arc::from(origin());
         let node: Arc<str> = Arc::from(opts.node.as_str());
         let work = Arc::new(Event::new());
+        let state_changed = Arc::new(Event::new());
         let server_clock = opts.clock.is_none().then(|| Arc::new(ServerClock::new()));
         let clock: Arc<dyn Clock> = match (&opts.clock, &server_clock) {
             (Some(c), _) => c.clone(),
@@ -85,6 +89,7 @@ impl PgStore {
             origin: origin.clone(),
             node_key: format!("tenax node {} {}", opts.schema, opts.node),
             work: work.clone(),
+            state_changed: state_changed.clone(),
         };
         let manager = Manager::from_config(
             config.clone(),
@@ -173,6 +178,8 @@ impl PgStore {
                 lease_ttl: opts.lease_ttl,
                 max_payload_bytes: opts.max_payload_bytes,
                 work,
+                state_changed,
+                crash_limit: opts.crash_limit,
                 schema: opts.schema,
                 target,
                 io,
@@ -256,23 +263,6 @@ impl Db {
             })
             .await?;
         Ok(row.map(|r| r.get(0)))
-    }
-
-    pub(crate) async fn put_state(self, key: String, value: Vec<u8>) -> Result<()> {
-        self.run("store a worker value", |client| {
-            let (key, value) = (&key, &value);
-            async move {
-                let stmt = client
-                    .prepare_cached(
-                        "INSERT INTO worker_state (key, value) VALUES ($1, $2)
-                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    )
-                    .await?;
-                client.execute(&stmt, &[key, value]).await?;
-                Ok(())
-            }
-        })
-        .await
     }
 
     /// Records this node as seen now, committed synchronously: every transition this

@@ -82,5 +82,11 @@ cases!(
     cancel_marks_a_running_job,
     delete_dead_removes_one_dead_letter,
     listing_pages_through_each_state,
+    leases_renew_and_expire,
+    worker_values_compare_and_set,
+    a_conflicting_value_refuses_the_outcome,
+    enqueue_with_a_stale_value_stores_nothing,
+    listen_state_fires_on_writes,
+    token_buckets_hold_their_rate,
     concurrent_operations_keep_every_invariant,
 );

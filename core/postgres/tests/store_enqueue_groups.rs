@@ -27,11 +27,8 @@ fn concurrent_callers_each_get_their_own_ids() -> anyhow::Result<()> {
                         .map(|k| NewJob::new(k.clone(), Vec::new()))
                         .collect();
                     let out = if i % 10 == 0 {
-                        let value = format!("{p}-{i}");
-                        let state = StateUpdate {
-                            key: &format!("producer-{p}"),
-                            value: value.as_bytes(),
-                        };
+                        let (key, value) = (format!("producer-{p}"), format!("{p}-{i}"));
+                        let state = StateUpdate::new(&key, value.as_bytes());
                         store.enqueue_with_state(jobs, state)?
                     } else {
                         store.enqueue_batch(jobs)?

@@ -1,6 +1,6 @@
 //! One atomic write: the engine batch plus the counter changes that ride along with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use fjall::OwnedWriteBatch;
 
@@ -15,6 +15,8 @@ pub(crate) struct Batch<'s> {
     inner: OwnedWriteBatch,
     counts: BTreeMap<String, QueueCounts>,
     seq: Option<u64>,
+    /// Worker values written, with the version each gets at commit.
+    versions: HashMap<String, u64>,
     /// Reused for each record and due key: the engine copies what it is given.
     record: Vec<u8>,
     key: Vec<u8>,
@@ -27,6 +29,7 @@ impl<'s> Batch<'s> {
             inner: shared.db.batch(),
             counts: BTreeMap::new(),
             seq: None,
+            versions: HashMap::new(),
             record: Vec::new(),
             key: Vec::new(),
         }
@@ -145,10 +148,25 @@ impl<'s> Batch<'s> {
         Ok(())
     }
 
-    pub(crate) fn put_state(&mut self, update: StateUpdate<'_>) {
+    /// Writes a worker value, if its version is still the one the update expects
+    /// (counting a write staged earlier in this batch). On a conflict nothing is staged,
+    /// and the caller drops the batch: the whole transition is refused.
+    pub(crate) fn put_state(&mut self, st: &WriteState, update: StateUpdate<'_>) -> Result<()> {
+        let current = self
+            .versions
+            .get(update.key)
+            .copied()
+            .unwrap_or_else(|| st.version(update.key));
+        if update.expect.is_some_and(|v| v != current) {
+            return Err(Error::StateConflict {
+                key: update.key.to_owned(),
+            });
+        }
         let ks = &self.shared.ks;
         self.inner
             .insert(&ks.meta, keys::meta_state(update.key), update.value);
+        self.versions.insert(update.key.to_owned(), current + 1);
+        Ok(())
     }
 
     /// Writes the batch (one journal append) and, only then, applies the staged counters.
@@ -168,6 +186,10 @@ impl<'s> Batch<'s> {
             .commit()
             .map_err(|e| shared.space.explain(Error::engine("write batch", e)))?;
         st.counts.append(&mut self.counts);
+        if !self.versions.is_empty() {
+            st.versions.extend(self.versions.drain());
+            shared.state_changed.notify(usize::MAX);
+        }
         Ok(self.shared.group.ticket())
     }
 }

@@ -35,8 +35,8 @@ pub(super) type WriteDurably = Arc<dyn Fn(Vec<Request>) -> Vec<Outcome> + Send +
 /// (a scheduler's last fired tick), so that both land or neither does.
 pub(super) struct Request {
     pub(super) jobs: Vec<NewJob>,
-    /// Key and value, as in [`StateUpdate`](crate::StateUpdate).
-    pub(super) state: Option<(String, Vec<u8>)>,
+    /// Key, value and expected version, as in [`StateUpdate`](crate::StateUpdate).
+    pub(super) state: Option<(String, Vec<u8>, Option<u64>)>,
 }
 
 impl Request {

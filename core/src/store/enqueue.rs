@@ -30,6 +30,10 @@ impl Store {
     /// the jobs and the value are stored together or not at all. A scheduler stores its
     /// last fired tick this way, so a crash can neither lose a tick's job nor fire the
     /// tick again. The value is written even when every job was deduplicated.
+    ///
+    /// # Errors
+    /// [`Error::StateConflict`](crate::Error::StateConflict) when the update expects a
+    /// version the value no longer has: neither the jobs nor the value were written.
     pub fn enqueue_with_state(
         &self,
         jobs: Vec<NewJob>,
@@ -38,7 +42,7 @@ impl Store {
         self.shared.admit(&jobs)?;
         self.committer.run(Request {
             jobs,
-            state: Some((state.key.to_owned(), state.value.to_owned())),
+            state: Some((state.key.to_owned(), state.value.to_owned(), state.expect)),
         })
     }
 
@@ -111,17 +115,31 @@ impl Shared {
     /// Writes a group of enqueue requests as one batch; one outcome per request, and the
     /// group-commit ticket to wait for. A failed write fails every request of the group
     /// (the batch was all or nothing, so none of them was stored).
+    ///
+    /// A request whose worker value expects another version is refused on its own
+    /// (neither its jobs nor its value are staged); the rest of the group is written.
     fn write_group(&self, requests: Vec<Request>) -> (Vec<Outcome>, Option<u64>) {
-        let sizes: Vec<usize> = requests.iter().map(|r| r.jobs.len()).collect();
+        let n = requests.len();
+        // Per request: how many results it has, or its own refusal.
+        let mut sizes: Vec<Result<usize>> = Vec::with_capacity(n);
         let written = (|| -> Result<(Vec<Enqueued>, u64)> {
             let mut st = self.lock();
             let mut staging = Staging::new(self);
             for request in requests {
+                if let Some((key, value, expect)) = &request.state {
+                    let update = StateUpdate {
+                        key,
+                        value,
+                        expect: *expect,
+                    };
+                    if let Err(e) = staging.batch.put_state(&st, update) {
+                        sizes.push(Err(e));
+                        continue;
+                    }
+                }
+                sizes.push(Ok(request.jobs.len()));
                 for job in request.jobs {
                     staging.add(&mut st, job)?;
-                }
-                if let Some((key, value)) = &request.state {
-                    staging.batch.put_state(StateUpdate { key, value });
                 }
             }
             staging.commit(&mut st)
@@ -131,12 +149,12 @@ impl Shared {
                 self.wake_workers();
                 let mut results = results.into_iter();
                 let outcomes = sizes
-                    .iter()
-                    .map(|&n| Ok(results.by_ref().take(n).collect()))
+                    .into_iter()
+                    .map(|size| size.map(|n| results.by_ref().take(n).collect()))
                     .collect();
                 (outcomes, Some(ticket))
             }
-            Err(e) => (sizes.iter().map(|_| Err(e.duplicate())).collect(), None),
+            Err(e) => ((0..n).map(|_| Err(e.duplicate())).collect(), None),
         }
     }
 }

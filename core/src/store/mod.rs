@@ -9,12 +9,15 @@ mod committer;
 mod completion;
 mod dead;
 mod enqueue;
+mod lease;
 mod list;
 mod maintenance;
 mod open;
 mod outcome;
 mod rescue;
+mod state;
 mod stats;
+mod tokens;
 mod writable;
 
 use std::collections::{BTreeMap, HashMap};
@@ -59,6 +62,10 @@ pub(crate) struct Shared {
     space: crate::space::SpaceGuard,
     /// Notified whenever a job may have become claimable earlier than before.
     work: Event,
+    /// Notified whenever a worker value was written.
+    state_changed: Event,
+    /// The token buckets of rate limits, in memory: one process owns the store.
+    buckets: Mutex<HashMap<String, crate::tokens::Bucket>>,
     _lock: DirLock,
 }
 
@@ -82,6 +89,8 @@ pub(crate) struct WriteState {
     /// from the start, so the tombstones of consumed keys are never scanned again.
     cursors: HashMap<String, DuePos>,
     running: HashMap<JobId, RunningJob>,
+    /// The version of each worker value written since the store opened (absent: 0).
+    versions: HashMap<String, u64>,
 }
 
 #[derive(Debug)]
@@ -147,23 +156,6 @@ impl Store {
         Ok(Some((job, state)))
     }
 
-    /// A value the worker stored with [`StateUpdate`](crate::StateUpdate) or
-    /// [`put_state`](Store::put_state).
-    pub fn state(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let v = self.shared.ks.meta.get(keys::meta_state(key));
-        Ok(v.map_err(|e| Error::engine("read state", e))?
-            .map(|v| v.to_vec()))
-    }
-
-    /// Stores a named worker value on its own (for changes not tied to a job outcome).
-    pub fn put_state(&self, key: &str, value: &[u8]) -> Result<()> {
-        let mut st = self.shared.lock();
-        let mut batch = Batch::new(&self.shared);
-        batch.put_state(crate::StateUpdate { key, value });
-        batch.commit(&mut st)?;
-        Ok(())
-    }
-
     /// Syncs every write so far to disk.
     pub fn flush(&self) -> Result<()> {
         self.shared.sync_all()
@@ -193,6 +185,11 @@ impl Shared {
 
     fn now(&self) -> Timestamp {
         self.opts.clock.now()
+    }
+
+    fn lock_buckets(&self) -> MutexGuard<'_, HashMap<String, crate::tokens::Bucket>> {
+        // A bucket is updated in one assignment; a panic cannot leave it half-changed.
+        self.buckets.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn read_job(&self, id: JobId) -> Result<Option<Job>> {
@@ -236,6 +233,11 @@ impl WriteState {
     }
 
     /// Lowers a queue's cursor so that a key written at `pos` is seen by the next claim.
+    /// The version of a worker value (see [`Versioned`](crate::Versioned)).
+    fn version(&self, key: &str) -> u64 {
+        self.versions.get(key).copied().unwrap_or(0)
+    }
+
     fn lower_cursor(&mut self, queue: &str, pos: DuePos) {
         match self.cursors.get_mut(queue) {
             Some(c) if *c > pos => *c = pos,

@@ -64,6 +64,8 @@ pub(super) fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
         write: Mutex::new(st),
         group: GroupCommit::default(),
         work: Event::new(),
+        state_changed: Event::new(),
+        buckets: std::sync::Mutex::new(std::collections::HashMap::new()),
         _lock: lock,
     });
     shared.rescue()?;

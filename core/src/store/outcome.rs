@@ -9,6 +9,10 @@
 //! running entry. Its outcome reads the flag under the same lock: a retry or a release
 //! buries it as `cancelled` instead, since nobody wants it run again; a completion still
 //! completes (the downstream already did the work) and a bury keeps its own class.
+//!
+//! A worker value written with an outcome (the breaker's state) may expect a version
+//! (see [`crate::state`]); if it changed meanwhile, the whole outcome is refused with
+//! [`Error::StateConflict`] and the lease still holds the job.
 
 use std::time::Duration;
 
@@ -33,12 +37,12 @@ impl Store {
         if let Some(key) = &running.dedup_key {
             batch.release_dedup(&lease.queue, key, lease.id)?;
         }
+        if let Some(update) = state {
+            batch.put_state(&st, update)?;
+        }
         let counts = batch.counts(&st, &lease.queue);
         counts.running = counts.running.saturating_sub(1);
         counts.completed += 1;
-        if let Some(update) = state {
-            batch.put_state(update);
-        }
         batch.commit(&mut st)?;
         st.running.remove(&lease.id);
         Ok(())
@@ -172,6 +176,10 @@ impl Shared {
             dead_only: false,
         })?;
         let mut batch = Batch::new(self);
+        // First, so that a conflict refuses the transition before anything is staged.
+        if let Some(update) = state {
+            batch.put_state(&st, update)?;
+        }
         if cancelled {
             batch.delete_running_strong(lease.id, lease.token);
         } else {
@@ -186,9 +194,6 @@ impl Shared {
             batch.release_dedup(&lease.queue, key, lease.id)?;
         }
         batch.put_job(&job);
-        if let Some(update) = state {
-            batch.put_state(update);
-        }
         batch.commit(&mut st)?;
         st.running.remove(&lease.id);
         drop(st);

@@ -6,9 +6,12 @@
 //! delivery is explained by a kill or a cut connection, and the stats agree with the
 //! deliveries.
 //!
-//! It runs on both stores: the embedded one in a data directory, and PostgreSQL (each
-//! restart reopens the same schema under the same node name, so it rescues what the
-//! killed daemon left running; skipped without a server).
+//! It runs on both stores: the embedded one in a data directory, and PostgreSQL
+//! (skipped without a server). On PostgreSQL a second daemon, never killed, serves the
+//! same queue throughout, with short leases; every other restart reopens the schema
+//! under the killed daemon's node name (so it rescues what that one left running at
+//! once), the others under a new name, so the killed daemon's jobs wait for their
+//! leases to expire and are rescued by whichever daemon comes first.
 //!
 //! `TENAX_SOAK_KILLS` sets the number of kills (default 20), `TENAX_SOAK_SEED` the seed.
 //! RELIABILITY.md records a long run.
@@ -45,13 +48,13 @@ enum Backend {
 }
 
 impl Backend {
-    /// The `[store]` section.
-    fn store(&self) -> String {
+    /// The `[store]` section, for a daemon named `node` (PostgreSQL only).
+    fn store(&self, node: &str) -> String {
         match self {
             Backend::Fjall => "[store]\ndurability = \"sync\"\n".into(),
             Backend::Postgres(schema) => format!(
-                "[store]\nbackend = \"postgres\"\nurl = {:?}\nschema = {:?}\nnode = \"soak\"\n\
-                 pool_size = 4\n",
+                "[store]\nbackend = \"postgres\"\nurl = {:?}\nschema = {:?}\nnode = {node:?}\n\
+                 pool_size = 4\nlease_ttl = \"2s\"\n",
                 schema.url(),
                 schema.name()
             ),
@@ -59,13 +62,13 @@ impl Backend {
     }
 }
 
-fn start(backend: &Backend, data: &Path, policy: &Path, bases: &[&str]) -> Daemon {
+fn start(backend: &Backend, node: &str, data: &Path, policy: &Path, bases: &[&str]) -> Daemon {
     let extra = format!(
         "policy_file = {policy:?}\n{store}\
          [worker]\nconcurrency = {CONCURRENCY}\nshutdown_grace = \"1s\"\n\
          [http]\nallowed_bases = {bases:?}\n",
         policy = policy.display().to_string(),
-        store = backend.store(),
+        store = backend.store(node),
     );
     Daemon::start_at(tempfile::tempdir().expect("config dir"), data, &extra)
 }
@@ -215,7 +218,14 @@ async fn soak(backend: Backend) -> Result<()> {
     let client = support::api_client();
     let mut rng = Rng::new(seed);
 
-    let mut daemon = start(&backend, &data, &policy, &allowed);
+    let shared = matches!(backend, Backend::Postgres(_));
+    let mut node = "soak".to_owned();
+    let mut daemon = start(&backend, &node, &data, &policy, &allowed);
+    // On PostgreSQL, a second daemon that is never killed.
+    let standby = shared.then(|| {
+        let dir = work.path().join("standby");
+        start(&backend, "soak-standby", &dir, &policy, &allowed)
+    });
     let url = Arc::new(Mutex::new(daemon.url.clone()));
     let next = Arc::new(AtomicU64::new(0));
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
@@ -278,7 +288,11 @@ async fn soak(backend: Backend) -> Result<()> {
             outage.restore().await;
         }
         let restart = Instant::now();
-        daemon = start(&backend, &data, &policy, &allowed);
+        if shared && k % 2 == 0 {
+            // A new name: the killed daemon's jobs wait for their leases to expire.
+            node = format!("soak-{k}");
+        }
+        daemon = start(&backend, &node, &data, &policy, &allowed);
         *url.lock().expect("url") = daemon.url.clone();
         // Start-up replays the store's journal, which grows while no daemon lives long
         // enough to flush it: worth watching in long runs.
@@ -306,7 +320,7 @@ async fn soak(backend: Backend) -> Result<()> {
     mock.set(Mode::Healthy);
     outage.restore().await;
     daemon.terminate();
-    daemon = start(&backend, &data, &policy, &allowed);
+    daemon = start(&backend, &node, &data, &policy, &allowed);
     let stats_url = format!("{}/v1/stats", daemon.url);
     let stats = eventually(Duration::from_secs(120), async || {
         let s = get(&client, stats_url.clone()).await?;
@@ -356,6 +370,23 @@ async fn soak(backend: Backend) -> Result<()> {
     let duplicate_total: u64 = duplicates.values().sum();
     let interruptions = timeline.len() as u64;
 
+    // On PostgreSQL: how many jobs the standby rescued from killed daemons' expired
+    // leases (its own counter; the restarted daemons rescue some too).
+    let mut rescued_by_standby = None;
+    if let Some(standby) = &standby {
+        let text = client
+            .get(format!("{}/metrics", standby.url))
+            .send()
+            .await?
+            .text()
+            .await?;
+        rescued_by_standby = Some(
+            text.lines()
+                .filter(|l| l.starts_with("tenax_jobs_rescued_total"))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>() as u64,
+        );
+    }
     let store_name = match backend {
         Backend::Fjall => "fjall",
         Backend::Postgres(_) => "postgres",
@@ -365,7 +396,8 @@ async fn soak(backend: Backend) -> Result<()> {
         "soak ({store_name}): seed {seed}, {kills} kills at {moments:?} (breaker seen open at {open_at_kill}), \
          {} outage cuts; {issued} jobs sent, {} acknowledged, {} stored, {} delivered, \
          {} dead, {} lost; {duplicate_total} duplicate deliveries {duplicates:?}, \
-         widest crash window {widest_window:?}; slowest restart {slowest_restart:?}; {:.1} s",
+         widest crash window {widest_window:?}; slowest restart {slowest_restart:?}; \
+         rescued by the standby after their lease {rescued_by_standby:?}; {:.1} s",
         interruptions - kills,
         acked.len(),
         total["enqueued"],
@@ -411,5 +443,9 @@ async fn soak(backend: Backend) -> Result<()> {
     );
     let exit = daemon.terminate();
     assert!(exit.success(), "the last daemon stops cleanly: {exit:?}");
+    if let Some(standby) = standby {
+        let exit = standby.terminate();
+        assert!(exit.success(), "the standby stops cleanly: {exit:?}");
+    }
     Ok(())
 }

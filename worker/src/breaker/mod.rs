@@ -18,6 +18,17 @@
 //! Half-open admits `half_open_probes` jobs at a time (one by default), never more.
 //! Everything here is pure; the worker persists [`Snapshot`]s in the store, in the same
 //! write as the outcome that changed them.
+//!
+//! # One breaker for every process
+//!
+//! Workers in several processes may serve one queue through a shared store. They share
+//! one snapshot: every change is a compare-and-set of the stored record (the worker
+//! re-reads it and decides again when another process wrote first), so consecutive
+//! failures are counted across processes and an outage opens the breaker once for all.
+//! The half-open probes are [`Permit`]s inside the snapshot: a worker takes one, in that
+//! same compare-and-set, before claiming a probe job, so `half_open_probes` holds in
+//! total, not per process. A permit expires like a lease (its holder renews it), so a
+//! process that dies holding one does not stall recovery.
 
 mod ramp;
 mod snapshot;
@@ -28,8 +39,8 @@ use std::time::Duration;
 use tenax_core::Timestamp;
 use tenax_policies::BreakerSettings;
 
-pub use ramp::Ramp;
-pub use snapshot::Snapshot;
+pub use ramp::ramp_rate;
+pub use snapshot::{Permit, Snapshot};
 
 /// Where the breaker is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -98,17 +109,12 @@ pub struct Transition {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Breaker {
     snap: Snapshot,
-    probes_in_flight: u32,
 }
 
 impl Breaker {
-    /// A breaker resuming from `snap` (a fresh one: `Snapshot::default()`). Probes that
-    /// were in flight when the snapshot was taken are gone (their jobs were rescued).
+    /// A breaker resuming from `snap` (a fresh one: `Snapshot::default()`).
     pub fn new(snap: Snapshot) -> Self {
-        Breaker {
-            snap,
-            probes_in_flight: 0,
-        }
+        Breaker { snap }
     }
 
     /// The persisted part of the state.
@@ -121,9 +127,10 @@ impl Breaker {
         self.snap.state
     }
 
-    /// Probe jobs now running.
-    pub fn probes_in_flight(&self) -> u32 {
-        self.probes_in_flight
+    /// Probe jobs running now (unexpired permits, every process's).
+    pub fn probes_in_flight(&self, now: Timestamp) -> u32 {
+        let live = self.snap.permits.iter().filter(|p| p.until > now).count();
+        u32::try_from(live).unwrap_or(u32::MAX)
     }
 
     /// What may be claimed at `now`; moves Open to HalfOpen once the timeout has passed.
@@ -144,9 +151,13 @@ impl Breaker {
         let admission = match self.snap.state {
             BreakerState::Closed => Admission::Open,
             BreakerState::HalfOpen => {
-                let free = cfg.half_open_probes.saturating_sub(self.probes_in_flight);
+                let free = cfg
+                    .half_open_probes
+                    .saturating_sub(self.probes_in_flight(now));
                 if free == 0 {
-                    Admission::Wait(None)
+                    // A permit ends with its probe, or when it expires.
+                    let expiry = self.snap.permits.iter().map(|p| p.until).min();
+                    Admission::Wait(expiry.filter(|t| *t < Timestamp::from_millis(u64::MAX)))
                 } else {
                     Admission::Probes(free)
                 }
@@ -162,22 +173,48 @@ impl Breaker {
         self.snap.opened_at.saturating_add(cfg.recovery_timeout)
     }
 
-    /// Notes that `n` probe jobs were claimed.
-    pub fn probes_started(&mut self, n: u32) {
-        self.probes_in_flight = self.probes_in_flight.saturating_add(n);
+    /// Takes a probe permit for each of `ids`, valid until `until` (expired ones are
+    /// dropped first). Call after [`admit`](Self::admit) allowed that many probes.
+    pub fn grant_probes(&mut self, ids: &[u64], until: Timestamp, now: Timestamp) {
+        self.snap.permits.retain(|p| p.until > now);
+        self.snap
+            .permits
+            .extend(ids.iter().map(|&id| Permit { id, until }));
     }
 
-    /// A job concluded: `evidence` is what its outcome showed, `probe` whether it was
-    /// claimed as a probe.
+    /// Gives back permits whose probes were never claimed (no job was due).
+    pub fn return_probes(&mut self, ids: &[u64]) {
+        self.snap.permits.retain(|p| !ids.contains(&p.id));
+    }
+
+    /// Extends the permits of `ids` still held until `until` (their holder is alive).
+    pub fn extend_probes(&mut self, ids: &[u64], until: Timestamp) {
+        for p in &mut self.snap.permits {
+            if ids.contains(&p.id) {
+                p.until = until;
+            }
+        }
+    }
+
+    /// Drops every permit: for a store one process owns, whose earlier probes died with
+    /// their process (their jobs are rescued at open).
+    pub fn forget_probes(&mut self) {
+        self.snap.permits.clear();
+    }
+
+    /// A job concluded: `evidence` is what its outcome showed, `probe_id` the permit it
+    /// was claimed with, if it was a probe.
     pub fn record(
         &mut self,
         evidence: Evidence,
-        probe: bool,
+        probe_id: Option<u64>,
         now: Timestamp,
         cfg: &BreakerSettings,
     ) -> Option<Transition> {
-        if probe {
-            self.probes_in_flight = self.probes_in_flight.saturating_sub(1);
+        // A probe counts only in the round that granted its permit.
+        let probe = probe_id.is_some_and(|id| self.snap.permits.iter().any(|p| p.id == id));
+        if let Some(id) = probe_id {
+            self.return_probes(&[id]);
         }
         match (self.snap.state, evidence) {
             (BreakerState::Closed, Evidence::Success) => {
@@ -232,6 +269,9 @@ impl Breaker {
         let from = self.snap.state;
         let outage = (to == BreakerState::Closed).then(|| now.since(self.snap.opened_at));
         self.snap.state = to;
+        // Each state starts with no probe in flight: a new round's probes take new
+        // permits, and a late probe of the last round changes nothing.
+        self.snap.permits.clear();
         match to {
             BreakerState::Open => {
                 self.snap.opened_at = now;

@@ -1,70 +1,37 @@
-//! The recovery ramp: a token bucket whose rate rises after the breaker closes.
+//! The recovery ramp: a rate limit that rises after the breaker closes.
 //!
 //! A downstream that just came back is fragile; draining a backlog of thousands of jobs
 //! at full speed can knock it over again. The policy's ramp (say 5 to 20 jobs/s over
-//! 5 minutes) sets the rate; the bucket holds at most one second's worth of tokens, so
-//! a pause does not turn into a burst.
+//! 5 minutes) sets the rate. The tokens live in a bucket in the store, so the rate holds
+//! in total across every process serving the queue. The bucket holds at most one
+//! second's worth of tokens, so a pause does not turn into a burst, and each recovery
+//! (each close time) starts its own bucket.
 
-use std::time::Duration;
-
-use tenax_core::Timestamp;
+use tenax_core::{Timestamp, TokenRate};
 use tenax_policies::RecoveryRamp;
 
-/// Tokens for claims during a recovery ramp.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Ramp {
-    tokens: f64,
-    refilled_at: Option<Timestamp>,
-}
-
-impl Default for Ramp {
-    fn default() -> Self {
-        Ramp::new()
-    }
-}
-
-impl Ramp {
-    /// An empty bucket: the first token comes at the ramp's start rate.
-    pub fn new() -> Self {
-        Ramp {
-            tokens: 1.0,
-            refilled_at: None,
-        }
-    }
-
-    /// How many claims are allowed at `now`, `closed_at` being when the breaker closed.
-    /// `None`: no limit (no ramp configured, never opened, or the ramp is over).
-    /// `Some((n, wait))`: at most `n`; when `n` is 0, the next token comes after `wait`.
-    pub fn allowance(
-        &mut self,
-        ramp: Option<&RecoveryRamp>,
-        closed_at: Option<Timestamp>,
-        now: Timestamp,
-    ) -> Option<(u32, Duration)> {
-        let (ramp, closed_at) = (ramp?, closed_at?);
-        let rate = ramp.rate_at(now.since(closed_at))?;
-        let last = self.refilled_at.unwrap_or(now);
-        let elapsed = now.since(last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * rate).min(rate.max(1.0));
-        self.refilled_at = Some(now);
-        let whole = self.tokens.floor();
-        if whole >= 1.0 {
-            return Some((whole as u32, Duration::ZERO));
-        }
-        let missing = 1.0 - self.tokens;
-        // Round up to the store clock's millisecond so the wait never ends a hair early.
-        let wait = Duration::from_millis((missing / rate * 1000.0).ceil() as u64);
-        Some((0, wait))
-    }
-
-    /// Spends `n` tokens for `n` claimed jobs.
-    pub fn spend(&mut self, n: u32) {
-        self.tokens = (self.tokens - f64::from(n)).max(0.0);
-    }
+/// The ramp's bucket rate at `now`, `closed_at` being when the breaker closed. `None`:
+/// no limit (no ramp configured, never opened, or the ramp is over).
+pub fn ramp_rate(
+    ramp: Option<&RecoveryRamp>,
+    closed_at: Option<Timestamp>,
+    now: Timestamp,
+) -> Option<TokenRate> {
+    let (ramp, closed_at) = (ramp?, closed_at?);
+    let per_second = ramp.rate_at(now.since(closed_at))?;
+    Some(TokenRate {
+        per_second,
+        capacity: per_second.max(1.0),
+        tag: closed_at.as_millis(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use tenax_core::Bucket;
+
     use super::*;
 
     fn ramp() -> RecoveryRamp {
@@ -77,46 +44,41 @@ mod tests {
 
     #[test]
     fn no_ramp_means_no_limit() {
-        let mut bucket = Ramp::new();
         let t = Timestamp::from_millis(1_000);
-        assert_eq!(bucket.allowance(None, Some(t), t), None);
-        assert_eq!(bucket.allowance(Some(&ramp()), None, t), None);
+        assert_eq!(ramp_rate(None, Some(t), t), None);
+        assert_eq!(ramp_rate(Some(&ramp()), None, t), None);
     }
 
     #[test]
     fn rate_starts_low_and_the_limit_ends_with_the_ramp() {
         let closed = Timestamp::from_millis(1_000_000);
         let r = ramp();
-        let mut bucket = Ramp::new();
+        let first = ramp_rate(Some(&r), Some(closed), closed).expect("ramping");
+        let mut bucket = Bucket::full(&first, closed);
         let mut now = closed;
         let mut claimed = 0u32;
-        // Simulate ten seconds at the start of the ramp, claiming whatever is allowed.
+        // Ten seconds at the start of the ramp, claiming whatever is allowed.
         while now < closed.saturating_add(Duration::from_secs(10)) {
-            let (n, wait) = bucket
-                .allowance(Some(&r), Some(closed), now)
-                .expect("ramping");
-            if n > 0 {
-                bucket.spend(n);
-                claimed += n;
+            let rate = ramp_rate(Some(&r), Some(closed), now).expect("ramping");
+            let t = bucket.take(&rate, now, 100);
+            if t.granted > 0 {
+                claimed += t.granted;
             } else {
-                now = now.saturating_add(wait);
+                now = now.saturating_add(t.wait);
             }
         }
-        // About 5 jobs/s (rising by 0.05/s each second) plus the initial token.
-        assert!((50..=54).contains(&claimed), "claimed {claimed} in 10 s");
+        // About 5 jobs/s (rising by 0.05/s each second) plus the first second's worth.
+        assert!((52..=58).contains(&claimed), "claimed {claimed} in 10 s");
         let after = closed.saturating_add(Duration::from_secs(301));
-        assert_eq!(bucket.allowance(Some(&r), Some(closed), after), None);
+        assert_eq!(ramp_rate(Some(&r), Some(closed), after), None);
     }
 
     #[test]
-    fn a_pause_does_not_become_a_burst() {
-        let closed = Timestamp::from_millis(0);
-        let mut bucket = Ramp::new();
-        bucket.allowance(Some(&ramp()), Some(closed), closed);
-        let later = closed.saturating_add(Duration::from_secs(60));
-        let (n, _) = bucket
-            .allowance(Some(&ramp()), Some(closed), later)
-            .expect("ramping");
-        assert!(n <= 9, "at most one second's worth at ~8 jobs/s, got {n}");
+    fn each_recovery_has_its_own_bucket() {
+        let a = Timestamp::from_millis(1_000);
+        let b = Timestamp::from_millis(9_000);
+        let first = ramp_rate(Some(&ramp()), Some(a), a).expect("ramping");
+        let second = ramp_rate(Some(&ramp()), Some(b), b).expect("ramping");
+        assert_ne!(first.tag, second.tag);
     }
 }

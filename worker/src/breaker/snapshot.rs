@@ -2,14 +2,15 @@
 //!
 //! JSON with a format version, so a later release can read what this one wrote and an
 //! operator can read it in `tenax breaker`. Timestamps are wall-clock (the store's
-//! clock), so an outage's remaining timeout survives a restart.
+//! clock), so an outage's remaining timeout survives a restart. Format 2 adds the
+//! half-open probe permits; format 1 records read as having none.
 
 use serde::{Deserialize, Serialize};
 use tenax_core::Timestamp;
 
 use super::BreakerState;
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The persisted part of a breaker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +32,21 @@ pub struct Snapshot {
     pub closed_at: Option<Timestamp>,
     /// How many times it has opened, ever.
     pub openings: u64,
+    /// Half-open probes running now, in any process.
+    #[serde(default)]
+    pub permits: Vec<Permit>,
+}
+
+/// Leave to run one half-open probe, held by the worker that claimed it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permit {
+    /// Chosen at random by its holder.
+    pub id: u64,
+    /// When it lapses unless its holder renews it (the far future for a store one
+    /// process owns).
+    #[serde(with = "millis")]
+    pub until: Timestamp,
 }
 
 impl Default for Snapshot {
@@ -43,6 +59,7 @@ impl Default for Snapshot {
             probe_successes: 0,
             closed_at: None,
             openings: 0,
+            permits: Vec::new(),
         }
     }
 }
@@ -56,13 +73,14 @@ impl Snapshot {
 
     /// Reads stored bytes; the error says what is wrong.
     pub fn decode(bytes: &[u8]) -> Result<Snapshot, String> {
-        let snap: Snapshot = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        if snap.format != FORMAT {
+        let mut snap: Snapshot = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if !(1..=FORMAT).contains(&snap.format) {
             return Err(format!(
                 "format {} is not supported (this version reads {FORMAT})",
                 snap.format
             ));
         }
+        snap.format = FORMAT;
         Ok(snap)
     }
 

@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use tenax_core::{Claimed, Timestamp};
 use tenax_policies::LoadedPolicy;
+use tokio::sync::watch;
+use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::gate::Allowed;
-use super::{InFlight, Runner, Wake};
+use super::gate::{Allowed, Pass};
+use super::{Held, InFlight, Runner, Wake, lease};
 use crate::attempt;
 use crate::handler::JobRun;
 
@@ -27,28 +29,43 @@ impl Runner {
             return Ok(later(None, None));
         }
         let free = self.settings.concurrency - self.inflight.len();
-        let pass = match self.admit(now, policy.policy().breaker(), rate, free) {
-            Allowed::Claim(pass) => pass,
-            Allowed::Nothing(until) => return Ok(later(until, None)),
-        };
-        if pass.limit == 0 {
+        if free == 0 {
             // Every slot is busy: an ended attempt wakes the loop.
             return Ok(later(None, None));
-        }
-        if pass.probe
-            && let Some(wait) = self.ask_health(now)?
-        {
-            return Ok(wait);
         }
         // NOTE: listen before looking, so an enqueue between the claim and the sleep
         // still wakes us.
         let listener = store.listen();
-        let claimed = store.claim(&self.settings.queue, pass.limit)?;
+        let pass = match self.health.take_passed() {
+            // The health probe passed: the probe job goes with the permits held for it.
+            Some(permits) => Pass::probing(permits),
+            None => {
+                let pass = match self.admit(now, policy.policy().breaker(), rate, free)? {
+                    Allowed::Claim(pass) => pass,
+                    Allowed::Nothing(until) => return Ok(later(until, None)),
+                    Allowed::NothingDue(next) => return Ok(later(next, Some(listener))),
+                    Allowed::Again => return Ok(Wake::Now),
+                };
+                if !pass.probes.is_empty() && self.ask_health(&pass) {
+                    // Its answer wakes the loop.
+                    return Ok(later(None, None));
+                }
+                pass
+            }
+        };
+        let sent = Instant::now();
+        let claimed = match store.claim(&self.settings.queue, pass.limit) {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                self.admitted(&pass, 0);
+                return Err(err.into());
+            }
+        };
         let n = claimed.len();
-        self.admitted(&pass, n);
-        for job in claimed {
-            self.start(job, pass.probe, now, &policy)?;
+        for (i, job) in claimed.into_iter().enumerate() {
+            self.start(job, pass.probes.get(i).copied(), now, sent, &policy)?;
         }
+        self.admitted(&pass, n);
         if n == pass.limit {
             return Ok(Wake::Now);
         }
@@ -56,18 +73,19 @@ impl Runner {
         Ok(later(next, Some(listener)))
     }
 
-    /// Starts one attempt as its own task, decided later with `policy`.
+    /// Starts one attempt as its own task, decided later with `policy`. `sent` is when
+    /// the claim was asked for: the lease holds for a lease duration from then at least.
     fn start(
         &mut self,
         claimed: Claimed,
-        probe: bool,
+        probe: Option<u64>,
         now: Timestamp,
+        sent: Instant,
         policy: &Arc<LoadedPolicy>,
     ) -> crate::Result<()> {
         let Claimed { lease, job } = claimed;
         let Some(registered) = self.settings.handlers.get(&job.kind) else {
-            let cfg = *policy.policy().breaker();
-            return self.bury_unknown_kind(lease, job, probe, &cfg);
+            return self.bury_unknown_kind(lease, job, probe, policy);
         };
         self.metrics.started(now.since(job.run_at));
         self.report.started += 1;
@@ -76,29 +94,42 @@ impl Runner {
             id = %job.id,
             kind = %job.kind,
             attempt = job.attempt + 1,
-            probe,
+            probe = probe.is_some(),
             outcome = tracing::field::Empty,
             class = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
         let kind = job.kind.clone();
         let attempt = job.attempt;
+        let (deadline, guard) = match self.lease {
+            Some(d) => {
+                let (tx, rx) = watch::channel(lease::deadline(sent, d));
+                (Some(tx), Some(rx))
+            }
+            None => (None, None),
+        };
         let task = attempt::attempt(
             registered.handler.clone(),
             JobRun::from(job).decided_with(Arc::clone(policy)),
             registered.timeout,
+            guard,
         );
-        let handle = self.tasks.spawn(task.instrument(span.clone()));
+        let abort = self.tasks.spawn(task.instrument(span.clone()));
         self.inflight.insert(
-            handle.id(),
+            abort.id(),
             InFlight {
-                lease,
-                kind,
+                held: Held {
+                    lease,
+                    kind,
+                    probe,
+                    policy: Arc::clone(policy),
+                    span,
+                },
                 attempt,
-                probe,
-                policy: Arc::clone(policy),
-                started: tokio::time::Instant::now(),
-                span,
+                started: Instant::now(),
+                abort,
+                deadline,
+                lost: false,
             },
         );
         Ok(())

@@ -1,17 +1,20 @@
 //! The health probe as the loop drives it: asked once per half-open episode, when a
 //! job is due, before the probe job is claimed (see [`crate::HealthProbe`]).
 //!
-//! The probe runs as its own task, like an attempt, so a slow or panicking probe never
-//! stalls the loop; its answer wakes the loop as an ended attempt does. A failure moves
-//! the breaker back to open and writes its state on its own (no job is involved, so
-//! there is no outcome to write it with).
+//! The worker asks while holding the half-open probe permits it took for the probe job
+//! (see `gate.rs`), so across every process serving the queue one question is asked at
+//! a time, as one probe job runs at a time. The probe runs as its own task, like an
+//! attempt, so a slow or panicking probe never stalls the loop; its answer wakes the
+//! loop as an ended attempt does. A pass lets the probe job through with those permits;
+//! a failure moves the breaker back to open (which drops the permits) and writes it on
+//! its own, by compare-and-set (no job is involved, so there is no outcome to write it
+//! with).
 
-use tenax_core::Timestamp;
 use tokio::task::{JoinError, JoinHandle};
 
-use super::claim::later;
-use super::{Runner, Wake};
-use crate::breaker::Snapshot;
+use super::Runner;
+use super::gate::Pass;
+use super::shared::MAX_ROUNDS;
 use crate::{HandlerError, Result};
 
 /// Where this half-open episode's health probe is.
@@ -20,17 +23,45 @@ pub(super) enum Health {
     /// Not asked yet (or the breaker moved since).
     #[default]
     Unasked,
-    /// Running.
-    Asking(JoinHandle<std::result::Result<(), HandlerError>>),
-    /// It passed: probe jobs may go through.
-    Passed,
+    /// Running, with the probe permits held for the job that follows a pass.
+    Asking {
+        task: JoinHandle<std::result::Result<(), HandlerError>>,
+        permits: Vec<u64>,
+    },
+    /// It passed: the next claim takes the probe job with these permits.
+    Passed { permits: Vec<u64> },
 }
 
 impl Health {
-    /// Forgets the answer, cancelling a probe still running: the breaker moved.
-    pub(super) fn reset(&mut self) {
-        if let Health::Asking(task) = std::mem::take(self) {
-            task.abort();
+    /// Forgets the question, cancelling a probe still running; returns the permits it
+    /// held.
+    pub(super) fn reset(&mut self) -> Vec<u64> {
+        match std::mem::take(self) {
+            Health::Unasked => Vec::new(),
+            Health::Asking { task, permits } => {
+                task.abort();
+                permits
+            }
+            Health::Passed { permits } => permits,
+        }
+    }
+
+    /// The permits held for a probe job after a passed question, if any.
+    pub(super) fn take_passed(&mut self) -> Option<Vec<u64>> {
+        match std::mem::take(self) {
+            Health::Passed { permits } => Some(permits),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+
+    /// The permits held now (to renew them with the leases).
+    pub(super) fn permits(&self) -> &[u64] {
+        match self {
+            Health::Unasked => &[],
+            Health::Asking { permits, .. } | Health::Passed { permits } => permits,
         }
     }
 }
@@ -40,47 +71,39 @@ pub(super) async fn answer(
     health: &mut Health,
 ) -> std::result::Result<std::result::Result<(), HandlerError>, JoinError> {
     match health {
-        Health::Asking(task) => task.await,
+        Health::Asking { task, .. } => task.await,
         _ => std::future::pending().await,
     }
 }
 
 impl Runner {
-    /// Before claiming probe jobs: `None` to go ahead, else what to wait for. Without
-    /// a configured probe, or once it passed, it is always `None`.
-    pub(super) fn ask_health(&mut self, now: Timestamp) -> Result<Option<Wake>> {
+    /// Before claiming the probe jobs of `pass`: asks the health probe, if one is
+    /// configured and has not passed in this episode, keeping the pass's permits while
+    /// it runs and giving back its tokens. Returns whether it asked (then the answer
+    /// wakes the loop and nothing is claimed now).
+    pub(super) fn ask_health(&mut self, pass: &Pass) -> bool {
         let Some(probe) = self.settings.probe.clone() else {
-            return Ok(None);
+            return false;
         };
-        match self.health {
-            Health::Passed => return Ok(None),
-            // Its answer wakes the loop.
-            Health::Asking(_) => return Ok(Some(later(None, None))),
-            Health::Unasked => {}
-        }
-        // NOTE: only when a job is due: an idle queue asks nothing, and the question is
-        // asked again at the next enqueue or due time.
-        let listener = self.settings.store.listen();
-        match self.settings.store.next_due(&self.settings.queue)? {
-            Some(at) if at <= now => {
-                tracing::info!(queue = %self.settings.queue, "asking the health probe before a probe job");
-                self.health = Health::Asking(tokio::spawn(crate::probe::run(probe)));
-                Ok(Some(later(None, None)))
-            }
-            next => Ok(Some(later(next, Some(listener)))),
-        }
+        tracing::info!(queue = %self.settings.queue, "asking the health probe before a probe job");
+        self.give_back(&pass.without_probes(), 0);
+        self.health = Health::Asking {
+            task: tokio::spawn(crate::probe::run(probe)),
+            permits: pass.probes.clone(),
+        };
+        true
     }
 
-    /// The probe answered: let probe jobs through, or reopen the breaker.
+    /// The probe answered: let the probe job through, or reopen the breaker.
     pub(super) fn health_answered(
         &mut self,
         answer: std::result::Result<std::result::Result<(), HandlerError>, JoinError>,
     ) -> Result<()> {
-        self.health = Health::Unasked;
+        let permits = self.health.reset();
         let (failure, class) = match answer {
             Ok(Ok(())) => {
                 tracing::info!(queue = %self.settings.queue, "health probe passed; sending a probe job");
-                self.health = Health::Passed;
+                self.health = Health::Passed { permits };
                 return Ok(());
             }
             Ok(Err(error)) => (error.to_string(), error.class.as_str().to_owned()),
@@ -88,18 +111,32 @@ impl Runner {
                 "the health probe panicked".to_owned(),
                 tenax_policies::ErrorClass::PANICKED.as_str().to_owned(),
             ),
-            Err(_) => return Ok(()),
+            Err(_) => {
+                self.update_breaker_or_log("return a cancelled health probe's permits", |b| {
+                    b.return_probes(&permits);
+                });
+                return Ok(());
+            }
         };
         let cfg = *self.settings.policy.load().policy().breaker();
-        let now = self.settings.store.now();
         let reason = format!("health probe failed ({failure})");
-        if let Some(t) = self.breaker.health_failed(now, &reason) {
-            self.transitioned(&t, &cfg, Some(&class), now);
-            let snap = self.breaker.snapshot().encode();
-            self.settings
-                .store
-                .put_state(&Snapshot::key(&self.settings.queue), &snap)?;
+        for _ in 0..MAX_ROUNDS {
+            let now = self.settings.store.now();
+            let mut next = self.breaker.clone();
+            // Nothing to do if the breaker left half-open meanwhile (another worker).
+            let Some(t) = next.health_failed(now, &reason) else {
+                return Ok(());
+            };
+            match self.store_breaker(next) {
+                Ok(()) => {
+                    self.transitioned(&t, &cfg, Some(&class), now);
+                    return Ok(());
+                }
+                Err(tenax_core::Error::StateConflict { .. }) => self.reload_breaker()?,
+                Err(err) => return Err(err.into()),
+            }
         }
+        tracing::warn!(queue = %self.settings.queue, "the breaker kept changing; a failed health probe was not written");
         Ok(())
     }
 }

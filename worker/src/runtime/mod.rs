@@ -1,15 +1,27 @@
 //! The worker: claims due jobs, runs them, writes their outcomes, and stops cleanly.
 //!
-//! One task (the loop in [`Runner`]) owns the breaker, the ramp and every store call;
-//! attempts run as their own tasks and hand their results back through a `JoinSet`.
-//! Keeping all decisions in one task means the breaker needs no lock, and a breaker
-//! change is written in the same store call as the outcome that caused it.
+//! One task (the loop in [`Runner`]) owns the breaker's copy, every store call and the
+//! bookkeeping of running attempts; attempts run as their own tasks and hand their
+//! results back through a `JoinSet`. Keeping all decisions in one task means the breaker
+//! needs no lock, and a breaker change is written in the same store call as the outcome
+//! that caused it.
 //!
 //! The loop never polls. It sleeps until the earliest of: a free slot (an attempt
 //! ended), the next due job, a store event (enqueue, requeue, retry), the end of the
-//! breaker's recovery timeout, a health probe's answer (`health.rs`), the ramp's or the rate limit's next token, a policy
-//! reload, a change of the queue's pause or rate limit (`crate::control`), or shutdown.
-//! A paused queue claims nothing and sleeps until it is resumed.
+//! breaker's recovery timeout, a health probe's answer (`health.rs`), the ramp's or the
+//! rate limit's next token, a policy
+//! reload, a change of the queue's pause or rate limit (`crate::control`), a changed
+//! worker value announced by the store, or shutdown. A paused queue claims nothing and
+//! sleeps until it is resumed.
+//!
+//! Several processes may serve one queue through a shared store (see
+//! [`JobStore`](tenax_core::JobStore)). Then the breaker, the pause and the rate limit
+//! are the store's: the loop re-reads them when the store announces a change and at
+//! least every second (`shared.rs`), and writes them by compare-and-set. Leases expire:
+//! an upkeep tick renews those of running attempts and rescues the expired jobs of
+//! dead processes (`lease.rs`). A store that cannot be reached stops claims, not the
+//! worker: outcomes wait in a backlog and are written when it answers again
+//! (`unreachable.rs`).
 //!
 //! Each attempt is decided with the policy snapshot loaded when it was claimed: the
 //! handler classifies with it ([`JobRun::policy`](crate::JobRun::policy)), and the
@@ -20,11 +32,14 @@
 //! Words used one way here:
 //! - *attempt*: one run of a job's handler, as its own task (`crate::attempt`).
 //! - *ended*: how an attempt task stopped: the handler returned (a panic counts as a
-//!   `panicked` failure), or the task was cancelled at shutdown.
+//!   `panicked` failure), the task was cancelled at shutdown, or it was abandoned when
+//!   its lease could not be renewed.
 //! - *decided*: what the policy makes of a failure: retry or bury, and whether it counts
 //!   toward the breaker (`crate::attempt::decide`, shared with the test harness).
 //! - *outcome*: what is written for the job: complete, retry, bury or release
 //!   (`outcome.rs`). *Concluding* an attempt is writing its outcome.
+//! - *lost*: a job whose lease the store no longer holds for this worker; nothing is
+//!   written for it, since the process that holds it now decides.
 //! - *evidence*: what an outcome tells the breaker (success, counted failure, neutral).
 //! - *gate*: the pause, the breaker, the recovery ramp and the rate limit as the loop
 //!   drives them: how many jobs may be claimed, what each outcome tells the breaker, what is persisted and shown
@@ -33,28 +48,36 @@
 mod claim;
 mod gate;
 mod health;
+mod lease;
 mod outcome;
+mod shared;
+mod unreachable;
 mod view;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
-use tenax_core::{JobStore, Lease, Timestamp};
+use tenax_core::{EventListener, JobStore, Lease, Timestamp};
 use tenax_policies::{LivePolicy, LoadedPolicy};
 use tokio::sync::{Notify, watch};
-use tokio::task::{Id, JoinSet};
+use tokio::task::{AbortHandle, Id, JoinSet};
+use tokio::time::Instant;
 
 pub use view::BreakerView;
 
-use crate::attempt::AttemptResult;
-use crate::breaker::{Breaker, Ramp};
+use crate::attempt::TaskOutput;
+use crate::breaker::Breaker;
 use crate::builder::{Registered, Settings};
 use crate::control::{Controls, QueueControl};
+use crate::jitter::Jitter;
 use crate::metrics::QueueMetrics;
-use crate::rate::RateBucket;
 use crate::shutdown::{ShutdownHandle, Stop};
 use crate::{Error, HandlerError, Result, WorkerBuilder};
+
+use outcome::Unwritten;
+use unreachable::Unreachable;
 
 /// Delivers the jobs of one queue. Build with [`Worker::builder`], start with
 /// [`Worker::run`], stop with its [`ShutdownHandle`].
@@ -79,6 +102,9 @@ pub struct RunReport {
     pub buried: u64,
     /// Running jobs released at shutdown without an attempt counted.
     pub released: u64,
+    /// Attempts whose lease was lost (not renewed in time, or the job rescued by another
+    /// process): abandoned, or their outcome refused by the store.
+    pub lost: u64,
 }
 
 /// Checks jobs before they are enqueued, with the handlers of a worker: the kind must
@@ -126,7 +152,7 @@ impl Worker {
         let (shutdown, stop) = ShutdownHandle::new();
         let cfg = *settings.policy.load().policy().breaker();
         let closed = Breaker::new(crate::breaker::Snapshot::default());
-        let initial = BreakerView::of(&settings.queue, &closed, &cfg);
+        let initial = BreakerView::of(&settings.queue, &closed, &cfg, settings.store.now());
         let (view, _) = watch::channel(initial);
         Worker {
             settings,
@@ -162,7 +188,8 @@ impl Worker {
         self.shutdown.clone()
     }
 
-    /// The breaker's state, updated on every change while the worker runs.
+    /// The breaker's state, updated on every change while the worker runs (including
+    /// changes made by other processes serving the queue through a shared store).
     pub fn breaker(&self) -> watch::Receiver<BreakerView> {
         self.view.subscribe()
     }
@@ -177,8 +204,9 @@ impl Worker {
     /// Runs until shut down, then returns what it did.
     ///
     /// # Errors
-    /// A store error the worker cannot attribute to one job (disk, I/O). Running jobs
-    /// are then left to the next open's rescue: nothing is lost.
+    /// A store error the worker cannot attribute to one job and that retrying cannot
+    /// cure (a damaged store; not a full disk or a lost connection, which are waited
+    /// out). Running jobs are then left to rescue: nothing is lost.
     pub async fn run(self) -> Result<RunReport> {
         let Worker {
             settings,
@@ -187,13 +215,19 @@ impl Worker {
             view,
             control,
         } = self;
-        let snapshot = match view::load_snapshot(settings.store.as_ref(), &settings.queue) {
-            Ok(snap) => snap,
-            Err(err) => {
-                tracing::error!(%err, "starting with a closed breaker");
-                crate::breaker::Snapshot::default()
-            }
-        };
+        let lease = settings.store.lease_duration();
+        let (mut breaker, breaker_version) =
+            match shared::load(settings.store.as_ref(), &settings.queue) {
+                Ok(loaded) => loaded,
+                Err(err) => {
+                    tracing::error!(%err, "starting with a closed breaker");
+                    (Breaker::new(crate::breaker::Snapshot::default()), 0)
+                }
+            };
+        if lease.is_none() {
+            // One process owns the store: the probes of the last one died with it.
+            breaker.forget_probes();
+        }
         let reloaded = Arc::new(Notify::new());
         let notify = Arc::downgrade(&reloaded);
         settings.policy.on_reload(move |_| {
@@ -202,22 +236,35 @@ impl Worker {
             }
         });
         let metrics = QueueMetrics::new(&settings.queue);
+        let longest_timeout = settings
+            .handlers
+            .values()
+            .map(|r| r.timeout)
+            .max()
+            .unwrap_or_default();
         let mut runner = Runner {
-            breaker: Breaker::new(snapshot),
-            ramp: Ramp::new(),
-            rate: RateBucket::new(),
+            breaker,
+            breaker_version,
             controls: control.subscribe(),
-            _control: control,
+            control,
             tasks: JoinSet::new(),
             inflight: HashMap::new(),
             report: RunReport::default(),
             metrics,
-            settings,
             stop,
             view,
             reloaded,
             health: health::Health::default(),
             _shutdown: shutdown,
+            next_upkeep: lease.map(|d| Instant::now() + lease::tick(d)),
+            lease,
+            longest_timeout,
+            state_listener: None,
+            stale: true,
+            backlog: Vec::new(),
+            unreachable: None,
+            ids: Jitter::from_entropy(),
+            settings,
         };
         runner.resumed();
         let result = runner.serve().await;
@@ -229,16 +276,30 @@ impl Worker {
     }
 }
 
-/// A job whose attempt is running.
-struct InFlight {
+/// What the loop needs to write a job's outcome: kept after its attempt ended, until the
+/// outcome is written.
+struct Held {
     lease: Lease,
     kind: String,
-    attempt: u32,
-    probe: bool,
+    /// The half-open permit this job probes with, if it is a probe.
+    probe: Option<u64>,
     /// The policy this attempt is decided with, loaded when it was claimed.
     policy: Arc<LoadedPolicy>,
-    started: tokio::time::Instant,
     span: tracing::Span,
+}
+
+/// A job whose attempt is running.
+struct InFlight {
+    held: Held,
+    attempt: u32,
+    started: Instant,
+    /// Stops the attempt's task.
+    abort: AbortHandle,
+    /// Moves the attempt's lease deadline forward after a renewal (expiring leases only).
+    deadline: Option<watch::Sender<Instant>>,
+    /// The store said the lease no longer holds: the attempt was stopped, and nothing
+    /// will be written for it.
+    lost: bool,
 }
 
 /// What the loop waits for after a claim round.
@@ -249,20 +310,19 @@ enum Wake {
     /// a reload or shutdown.
     Later {
         deadline: Option<Timestamp>,
-        listener: Option<tenax_core::EventListener>,
+        listener: Option<EventListener>,
     },
 }
 
 struct Runner {
     settings: Settings,
+    /// This worker's copy of the queue's breaker, as of `breaker_version` in the store.
     breaker: Breaker,
-    ramp: Ramp,
-    rate: RateBucket,
+    breaker_version: u64,
     /// The queue's pause and run-time rate limit; a change wakes the loop.
     controls: watch::Receiver<Controls>,
-    /// Held so the controls channel stays open.
-    _control: QueueControl,
-    tasks: JoinSet<AttemptResult>,
+    control: QueueControl,
+    tasks: JoinSet<TaskOutput>,
     inflight: HashMap<Id, InFlight>,
     report: RunReport,
     metrics: QueueMetrics,
@@ -273,45 +333,116 @@ struct Runner {
     health: health::Health,
     /// Held so the stop channel stays open even when every user handle is dropped.
     _shutdown: ShutdownHandle,
+    /// The store's lease duration; `None`: leases never expire, and there is no upkeep.
+    lease: Option<Duration>,
+    /// When the upkeep tick runs next (expiring leases only).
+    next_upkeep: Option<Instant>,
+    /// The longest attempt timeout of the handlers: how long a probe permit lasts on a
+    /// store whose leases never expire.
+    longest_timeout: Duration,
+    /// Fires when the store announces a changed worker value.
+    state_listener: Option<EventListener>,
+    /// The queue's shared values (breaker, controls) may have changed: re-read them
+    /// before the next claim.
+    stale: bool,
+    /// Outcomes the store could not take yet (it was unreachable), oldest first.
+    backlog: Vec<Unwritten>,
+    /// Set while the store cannot be reached.
+    unreachable: Option<Unreachable>,
+    /// Random ids for probe permits.
+    ids: Jitter,
 }
 
 impl Runner {
     async fn serve(&mut self) -> Result<()> {
         while *self.stop.borrow() == Stop::Running {
-            let wake = self.claim_round()?;
+            let wake = match self.round() {
+                Ok(wake) => wake,
+                Err(err) => {
+                    self.store_trouble(err)?;
+                    claim::later(None, None)
+                }
+            };
             let Wake::Later { deadline, listener } = wake else {
                 self.conclude_ready()?;
                 continue;
             };
-            let sleep = deadline.map(|at| at.since(self.settings.store.now()));
-            let event = async move {
-                match listener {
-                    Some(listener) => listener.await,
-                    None => std::future::pending().await,
-                }
-            };
-            let timer = async move {
-                match sleep {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                biased;
-                _ = self.stop.changed() => {}
-                Some(joined) = self.tasks.join_next_with_id() => {
-                    let ready = std::iter::from_fn(|| self.tasks.try_join_next_with_id());
-                    let ended: Vec<_> = std::iter::once(joined).chain(ready).collect();
-                    self.conclude(ended)?;
-                }
-                answer = health::answer(&mut self.health) => self.health_answered(answer)?,
-                () = event => {}
-                () = timer => {}
-                () = self.reloaded.notified() => {}
-                _ = self.controls.changed() => {}
-            }
+            self.sleep(deadline, listener).await?;
         }
         self.drain().await
+    }
+
+    /// One pass of the loop: outcomes left over from an unreachable store, the shared
+    /// values if they may have changed, then a claim round.
+    fn round(&mut self) -> Result<Wake> {
+        if self.unreachable.as_ref().is_some_and(|u| !u.due()) {
+            return Ok(claim::later(None, None));
+        }
+        self.write_backlog()?;
+        if !self.backlog.is_empty() {
+            return Ok(claim::later(None, None));
+        }
+        self.refresh_if_stale()?;
+        let wake = self.claim_round()?;
+        self.reachable();
+        Ok(wake)
+    }
+
+    /// Sleeps until something worth a new round happens.
+    async fn sleep(
+        &mut self,
+        deadline: Option<Timestamp>,
+        listener: Option<EventListener>,
+    ) -> Result<()> {
+        let sleep = deadline.map(|at| at.since(self.settings.store.now()));
+        let retry_at = self.unreachable.as_ref().map(Unreachable::retry_at);
+        let upkeep_at = self.next_upkeep;
+        let mut state = self.state_listener.take();
+        let (mut state_fired, mut upkeep_due) = (false, false);
+        let event = async move {
+            match listener {
+                Some(listener) => listener.await,
+                None => std::future::pending().await,
+            }
+        };
+        let timer = async move {
+            match sleep {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let state_event = async {
+            match state.as_mut() {
+                Some(listener) => listener.await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = self.stop.changed() => {}
+            Some(joined) = self.tasks.join_next_with_id() => {
+                let ready = std::iter::from_fn(|| self.tasks.try_join_next_with_id());
+                let ended: Vec<_> = std::iter::once(joined).chain(ready).collect();
+                self.conclude(ended)?;
+            }
+            answer = health::answer(&mut self.health) => self.health_answered(answer)?,
+            () = sleep_until(upkeep_at) => upkeep_due = true,
+            () = state_event => state_fired = true,
+            () = event => {}
+            () = timer => {}
+            () = sleep_until(retry_at) => {}
+            () = self.reloaded.notified() => {}
+            _ = self.controls.changed() => {}
+        }
+        if state_fired {
+            self.stale = true;
+        } else {
+            self.state_listener = state;
+        }
+        if upkeep_due {
+            self.upkeep();
+        }
+        Ok(())
     }
 
     /// Concludes every attempt that has already ended, without waiting.
@@ -321,9 +452,15 @@ impl Runner {
     }
 
     /// Shutdown: no more claims; running attempts get the grace period, then are
-    /// cancelled and their jobs released. Then everything is flushed to disk.
+    /// cancelled and their jobs released, so other workers can take them at once.
+    /// Leases are renewed meanwhile. Then everything is flushed to disk.
     async fn drain(&mut self) -> Result<()> {
-        self.health.reset();
+        let held = self.health.reset();
+        if !held.is_empty() {
+            self.update_breaker_or_log("return a health probe's permits", |b| {
+                b.return_probes(&held);
+            });
+        }
         let running = self.tasks.len();
         if running > 0 {
             tracing::info!(
@@ -341,15 +478,47 @@ impl Runner {
             tokio::select! {
                 Some(joined) = self.tasks.join_next_with_id() => self.conclude([joined])?,
                 () = &mut grace => self.tasks.abort_all(),
+                () = sleep_until(self.next_upkeep) => self.upkeep(),
                 _ = self.stop.changed() => {}
             }
         }
-        self.settings.store.flush()?;
+        // Outcomes the store could not take yet: keep trying within the grace period.
+        while !self.backlog.is_empty() {
+            self.write_backlog()?;
+            if self.backlog.is_empty() {
+                break;
+            }
+            let retry_at = self.unreachable.as_ref().map(Unreachable::retry_at);
+            tokio::select! {
+                () = &mut grace => {
+                    tracing::warn!(
+                        unwritten = self.backlog.len(),
+                        "the store stayed unreachable: these jobs are rescued once their leases expire"
+                    );
+                    break;
+                }
+                () = sleep_until(retry_at) => {}
+            }
+        }
+        match self.settings.store.flush() {
+            Ok(()) => {}
+            Err(err) if err.is_transient() => tracing::warn!(%err, "final flush failed"),
+            Err(err) => return Err(err.into()),
+        }
         tracing::info!(
             completed = self.report.completed,
             released = self.report.released,
+            lost = self.report.lost,
             "worker stopped"
         );
         Ok(())
+    }
+}
+
+/// Sleeps until `at`, or forever without one.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

@@ -1,33 +1,71 @@
 //! The outcome side of the loop: complete, retry, bury or release the job of an ended
 //! attempt, with any breaker change written in the same store call.
+//!
+//! The breaker change rides with the outcome as a compare-and-set of the queue's
+//! breaker record: if another process changed the breaker since this worker last read
+//! it, the store refuses the whole write, and the worker re-reads the breaker, applies
+//! the evidence again, and writes again. So an outcome and the breaker change it caused
+//! are one write, and no process overwrites another's count.
+//!
+//! An outcome the store cannot take now (it is unreachable) waits in the backlog and is
+//! written when the store answers again; if the job was rescued meanwhile, the store
+//! refuses it as a stale lease and the job's current holder decides.
 
 use std::time::Duration;
 
 use tenax_core::{Attempt, Error as StoreError, Job, Lease, StateUpdate, Timestamp};
-use tenax_policies::{BreakerSettings, Decision, ErrorClass};
+use tenax_policies::{Decision, LoadedPolicy};
 use tokio::task::{Id, JoinError};
 
-use super::{InFlight, Runner};
-use crate::attempt::{self, AttemptResult, Ended};
-use crate::breaker::Evidence;
+use super::shared::MAX_ROUNDS;
+use super::{Held, InFlight, Runner};
+use crate::attempt::{self, Ended, TaskOutput};
+use crate::breaker::{Evidence, Snapshot};
 use crate::{HandlerError, OutcomeEvent, OutcomeKind, Result};
 
 /// Longest error message kept in a job's record, in bytes: the history's bound.
 const MAX_ERROR_MESSAGE: usize = tenax_core::MAX_ATTEMPT_MESSAGE;
 
+/// The store write of an outcome.
+enum Write {
+    Complete,
+    Retry {
+        run_at: Timestamp,
+        attempt: Attempt,
+        delay: Duration,
+        message: String,
+    },
+    Bury {
+        attempt: Attempt,
+        reason: String,
+        message: String,
+    },
+    Release,
+}
+
+/// An outcome to write, and what it tells the breaker.
+pub(super) struct Unwritten {
+    job: Held,
+    write: Write,
+    evidence: Evidence,
+    /// The failure's class, for retries and burials.
+    class: Option<String>,
+}
+
 impl Runner {
-    /// Concludes ended attempt tasks in order. Successes that change nothing in the
-    /// breaker (the steady state of a healthy queue) are completed together in one store
-    /// call, [`complete_batch`](tenax_core::JobStore::complete_batch); every other
-    /// outcome is written on its own, after the successes that ended before it.
+    /// Concludes ended attempt tasks in order: writes their jobs' outcomes. Successes
+    /// that change nothing in the breaker (the steady state of a healthy queue) are
+    /// completed together in one store call,
+    /// [`complete_batch`](tenax_core::JobStore::complete_batch); every other outcome is
+    /// written on its own, after the successes that ended before it.
     pub(super) fn conclude(
         &mut self,
-        ended: impl IntoIterator<Item = Result<(Id, AttemptResult), JoinError>>,
+        ended: impl IntoIterator<Item = Result<(Id, TaskOutput), JoinError>>,
     ) -> Result<()> {
         let mut successes = Vec::new();
         for joined in ended {
             let (id, ended) = match joined {
-                Ok((id, result)) => (id, Ended::Returned(result)),
+                Ok((id, result)) => (id, attempt::ended(Ok(result))),
                 Err(err) => (err.id(), attempt::ended(Err(err))),
             };
             let Some(job) = self.inflight.remove(&id) else {
@@ -35,63 +73,80 @@ impl Runner {
             };
             let took = job.started.elapsed();
             self.metrics.attempt_took(took);
-            job.span.record(
+            job.held.span.record(
                 "duration_ms",
                 u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
             );
+            if let Ended::Abandoned = ended {
+                self.lost(job.held, "its lease could not be renewed in time");
+                continue;
+            }
+            if job.lost {
+                self.lost(job.held, "the store no longer holds its lease");
+                continue;
+            }
             if let Ended::Returned(Ok(())) = ended {
-                let cfg = breaker_settings(&job);
-                match self.feed(Evidence::Success, job.probe, None, &cfg) {
-                    None => successes.push(job),
-                    Some(state) => {
-                        self.completed(std::mem::take(&mut successes))?;
-                        self.completed_with(job, &state)?;
-                    }
+                let done = Unwritten {
+                    job: job.held,
+                    write: Write::Complete,
+                    evidence: Evidence::Success,
+                    class: None,
+                };
+                if self.moves_breaker(&done) {
+                    self.complete_all(std::mem::take(&mut successes))?;
+                    self.write_outcome(done)?;
+                } else {
+                    successes.push(done);
                 }
                 continue;
             }
-            self.completed(std::mem::take(&mut successes))?;
+            self.complete_all(std::mem::take(&mut successes))?;
             match ended {
-                Ended::Returned(Ok(())) => {}
-                Ended::Returned(Err(error)) => self.failed(job, error, took)?,
-                Ended::Cancelled => self.released(job)?,
+                Ended::Returned(Ok(())) | Ended::Abandoned => {}
+                Ended::Returned(Err(error)) => self.failed(job, &error, took)?,
+                Ended::Cancelled => self.write_outcome(Unwritten {
+                    job: job.held,
+                    write: Write::Release,
+                    evidence: Evidence::Neutral,
+                    class: None,
+                })?,
             }
         }
-        self.completed(successes)
+        self.complete_all(successes)
     }
 
-    /// Completes jobs whose success the breaker has already been told, in one call.
-    fn completed(&mut self, jobs: Vec<InFlight>) -> Result<()> {
+    /// Whether writing `u` would change the breaker.
+    fn moves_breaker(&self, u: &Unwritten) -> bool {
+        let mut next = self.breaker.clone();
+        let cfg = *u.job.policy.policy().breaker();
+        next.record(u.evidence, u.job.probe, self.settings.store.now(), &cfg);
+        next != self.breaker
+    }
+
+    /// Completes jobs whose success leaves the breaker as it is, in one store call.
+    fn complete_all(&mut self, jobs: Vec<Unwritten>) -> Result<()> {
         if jobs.is_empty() {
             return Ok(());
         }
-        let leases: Vec<Lease> = jobs.iter().map(|j| j.lease.clone()).collect();
+        if self.unreachable.is_some() {
+            self.backlog.extend(jobs);
+            return Ok(());
+        }
+        let leases: Vec<Lease> = jobs.iter().map(|u| u.job.lease.clone()).collect();
         let answers = self.settings.store.complete_batch(&leases);
-        for (job, written) in jobs.iter().zip(answers) {
-            if self.written(job, written, "completed", None)? {
-                self.observed(&job.kind, OutcomeKind::Completed);
+        for (u, written) in jobs.into_iter().zip(answers) {
+            match written {
+                Ok(()) => self.written(u),
+                Err(StoreError::StaleLease { .. }) => {
+                    self.lost(u.job, "the store refused its outcome: the lease was taken");
+                }
+                Err(err) if err.is_transient() => {
+                    self.unreachable(&err);
+                    self.backlog.push(u);
+                }
+                Err(err) => return Err(err.into()),
             }
-            self.metrics.completed();
-            self.report.completed += 1;
-            tracing::debug!(parent: &job.span, "completed");
         }
-        Ok(())
-    }
-
-    /// Completes a job whose success moved the breaker, with the breaker's new state in
-    /// the same write.
-    fn completed_with(&mut self, job: InFlight, state: &(String, Vec<u8>)) -> Result<()> {
-        let update = StateUpdate {
-            key: &state.0,
-            value: &state.1,
-        };
-        let written = self.settings.store.complete(&job.lease, Some(update));
-        if self.written(&job, written, "completed", None)? {
-            self.observed(&job.kind, OutcomeKind::Completed);
-        }
-        self.metrics.completed();
-        self.report.completed += 1;
-        tracing::debug!(parent: &job.span, "completed");
         Ok(())
     }
 
@@ -99,75 +154,37 @@ impl Runner {
     /// and feeds the breaker with that snapshot's count and thresholds.
     /// The attempt goes into the job's history with its timing, the HTTP status and the
     /// delay chosen by that policy version.
-    fn failed(&mut self, job: InFlight, error: HandlerError, took: Duration) -> Result<()> {
+    fn failed(&mut self, job: InFlight, error: &HandlerError, took: Duration) -> Result<()> {
         let now = self.settings.store.now();
-        let version = job.policy.version();
+        let policy = &job.held.policy;
+        let version = policy.version();
         let draw = self.settings.jitter.draw();
-        let decided = attempt::decide(job.policy.compiled(), &error, job.attempt, draw);
+        let decided = attempt::decide(policy.compiled(), error, job.attempt, draw);
         let evidence = if decided.counts_toward_breaker {
             Evidence::CountedFailure
         } else {
             Evidence::Neutral
         };
-        let cfg = breaker_settings(&job);
-        let class = error.class.as_str();
-        let state = self.feed(evidence, job.probe, Some(class), &cfg);
-        let update = state
-            .as_ref()
-            .map(|(key, bytes)| StateUpdate { key, value: bytes });
-        match decided.decision {
-            Decision::Retry { delay } => {
-                let record =
-                    attempt_record(&error, now, took, None).with_decision(Some(delay), version);
-                let run_at = now.saturating_add(delay);
-                let written = self
-                    .settings
-                    .store
-                    .retry(&job.lease, run_at, record, update);
-                if self.written(&job, written, "retried", Some(class))? {
-                    self.observed(&job.kind, OutcomeKind::Retried { class });
-                }
-                self.metrics.retried(class);
-                self.report.retried += 1;
-                tracing::info!(
-                    parent: &job.span,
-                    class,
-                    retry_in = %tenax_policies::format_duration(delay),
-                    "attempt failed: {}",
-                    error.message
-                );
-            }
-            Decision::Bury { reason } => {
-                let record = attempt_record(&error, now, took, Some(&reason.to_string()))
-                    .with_decision(None, version);
-                let written = self.settings.store.bury(&job.lease, record, update);
-                if self.written(&job, written, "buried", Some(class))? {
-                    self.observed(&job.kind, OutcomeKind::Buried { class });
-                }
-                self.metrics.buried(class);
-                self.report.buried += 1;
-                tracing::warn!(
-                    parent: &job.span,
-                    class,
-                    %reason,
-                    "job moved to the dead letter queue: {}",
-                    error.message
-                );
-            }
-        }
-        Ok(())
-    }
-
-    fn released(&mut self, job: InFlight) -> Result<()> {
-        self.neutral(job.probe, &breaker_settings(&job));
-        let written = self.settings.store.release(&job.lease);
-        if self.written(&job, written, "released", None)? {
-            self.observed(&job.kind, OutcomeKind::Released);
-        }
-        self.metrics.released();
-        self.report.released += 1;
-        tracing::info!(parent: &job.span, "released at shutdown; no attempt counted");
-        Ok(())
+        let write = match decided.decision {
+            Decision::Retry { delay } => Write::Retry {
+                run_at: now.saturating_add(delay),
+                attempt: attempt_record(error, now, took, None).with_decision(Some(delay), version),
+                delay,
+                message: error.message.clone(),
+            },
+            Decision::Bury { reason } => Write::Bury {
+                attempt: attempt_record(error, now, took, Some(&reason.to_string()))
+                    .with_decision(None, version),
+                reason: reason.to_string(),
+                message: error.message.clone(),
+            },
+        };
+        self.write_outcome(Unwritten {
+            job: job.held,
+            write,
+            evidence,
+            class: Some(error.class.as_str().to_owned()),
+        })
     }
 
     /// A claimed job whose kind has no handler: buried at once (not retried, since no
@@ -176,72 +193,223 @@ impl Runner {
         &mut self,
         lease: Lease,
         job: Job,
-        probe: bool,
-        cfg: &BreakerSettings,
+        probe: Option<u64>,
+        policy: &std::sync::Arc<LoadedPolicy>,
     ) -> Result<()> {
-        self.neutral(probe, cfg);
         let error = HandlerError::permanent(format!(
             "no handler is registered for kind `{}`; requeue the job once one is",
             job.kind
         ));
         let record = attempt_record(&error, self.settings.store.now(), Duration::ZERO, None);
-        match self.settings.store.bury(&lease, record, None) {
-            Ok(()) => self.observed(
-                &job.kind,
-                OutcomeKind::Buried {
-                    class: ErrorClass::PERMANENT.as_str(),
-                },
-            ),
-            Err(StoreError::StaleLease { .. }) => {}
-            Err(err) => return Err(err.into()),
+        let span = tracing::info_span!(
+            "job",
+            id = %job.id,
+            kind = %job.kind,
+            attempt = job.attempt + 1,
+            probe = probe.is_some(),
+            outcome = tracing::field::Empty,
+            class = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        self.write_outcome(Unwritten {
+            job: Held {
+                lease,
+                kind: job.kind,
+                probe,
+                policy: std::sync::Arc::clone(policy),
+                span,
+            },
+            write: Write::Bury {
+                attempt: record,
+                reason: "no handler for this kind".to_owned(),
+                message: error.message,
+            },
+            // An unknown kind says nothing about the downstream.
+            evidence: Evidence::Neutral,
+            class: Some(error.class.as_str().to_owned()),
+        })
+    }
+
+    /// Writes an outcome now, or keeps it for later while the store is unreachable.
+    fn write_outcome(&mut self, u: Unwritten) -> Result<()> {
+        if self.unreachable.is_some() {
+            self.backlog.push(u);
+            return Ok(());
         }
-        self.metrics.buried(ErrorClass::PERMANENT.as_str());
-        self.report.buried += 1;
-        tracing::warn!(id = %job.id, kind = %job.kind, "no handler for this kind; job buried");
+        self.write_now(u)
+    }
+
+    /// Tries the backlog's outcomes in order; stops at the first the store cannot take.
+    pub(super) fn write_backlog(&mut self) -> Result<()> {
+        let mut waiting = std::mem::take(&mut self.backlog).into_iter();
+        while let Some(u) = waiting.next() {
+            self.write_now(u)?;
+            if !self.backlog.is_empty() {
+                self.backlog.extend(waiting);
+                break;
+            }
+        }
         Ok(())
     }
 
-    /// Tells the observers of an outcome written for a job of `kind`.
-    fn observed(&self, kind: &str, outcome: OutcomeKind<'_>) {
+    /// Writes an outcome. A stale lease means the job was rescued and is someone else's
+    /// now: the result is dropped and counted as lost. A transient failure keeps the
+    /// outcome in the backlog.
+    fn write_now(&mut self, u: Unwritten) -> Result<()> {
+        match self.try_write(&u) {
+            Ok(()) => {
+                self.written(u);
+                Ok(())
+            }
+            Err(StoreError::StaleLease { .. }) => {
+                self.lost(u.job, "the store refused its outcome: the lease was taken");
+                Ok(())
+            }
+            Err(err) if err.is_transient() => {
+                self.unreachable(&err);
+                self.backlog.push(u);
+                Ok(())
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The store write of `u`, with the breaker change its evidence makes, re-read and
+    /// redone after another process's breaker write.
+    fn try_write(&mut self, u: &Unwritten) -> tenax_core::Result<()> {
+        let store = std::sync::Arc::clone(&self.settings.store);
+        let lease = &u.job.lease;
+        let cfg = *u.job.policy.policy().breaker();
+        let key = Snapshot::key(&self.settings.queue);
+        if matches!(u.write, Write::Release) {
+            // A release changes the breaker only by freeing a probe permit; it has no
+            // state to ride with, so the permit is freed after it.
+            store.release(lease)?;
+            if let Some(id) = u.job.probe {
+                self.update_breaker_or_log("free a released probe's permit", |b| {
+                    b.return_probes(&[id]);
+                });
+            }
+            return Ok(());
+        }
+        for round in 0..=MAX_ROUNDS {
+            let now = store.now();
+            let mut next = self.breaker.clone();
+            let transition = next.record(u.evidence, u.job.probe, now, &cfg);
+            // After too many conflicts in a row, the outcome is written on its own.
+            let bytes =
+                (next != self.breaker && round < MAX_ROUNDS).then(|| next.snapshot().encode());
+            let update = bytes
+                .as_deref()
+                .map(|b| StateUpdate::new(&key, b).expecting(self.breaker_version));
+            let written = match &u.write {
+                Write::Complete => store.complete(lease, update),
+                Write::Retry {
+                    run_at, attempt, ..
+                } => store.retry(lease, *run_at, attempt.clone(), update),
+                Write::Bury { attempt, .. } => store.bury(lease, attempt.clone(), update),
+                Write::Release => unreachable!("handled above"),
+            };
+            match written {
+                Ok(()) => {
+                    if bytes.is_some() {
+                        self.breaker = next;
+                        self.breaker_version += 1;
+                        match transition {
+                            Some(t) => self.transitioned(&t, &cfg, u.class.as_deref(), now),
+                            None => self.publish(&cfg),
+                        }
+                    } else if round == MAX_ROUNDS {
+                        tracing::warn!(queue = %self.settings.queue, "the breaker kept changing; an outcome was written without its evidence");
+                    }
+                    return Ok(());
+                }
+                Err(StoreError::StateConflict { .. }) => self.reload_breaker()?,
+                Err(err) => return Err(err),
+            }
+        }
+        unreachable!("the last round writes without a breaker change")
+    }
+
+    /// Counts and logs a written outcome, and tells the observers.
+    fn written(&mut self, u: Unwritten) {
+        let span = &u.job.span;
+        let class = u.class.as_deref().unwrap_or_default();
+        let outcome = match &u.write {
+            Write::Complete => OutcomeKind::Completed,
+            Write::Retry { .. } => OutcomeKind::Retried { class },
+            Write::Bury { .. } => OutcomeKind::Buried { class },
+            Write::Release => OutcomeKind::Released,
+        };
         let event = OutcomeEvent {
             queue: &self.settings.queue,
-            kind,
+            kind: &u.job.kind,
             outcome,
             at: self.settings.store.now(),
         };
         for observer in &self.settings.observers {
             observer.outcome(&event);
         }
-    }
-
-    /// Checks a store write: whether the outcome was written. A stale lease means the
-    /// job was rescued and claimed again elsewhere: that holder owns it now, so this
-    /// result is dropped (`false`).
-    fn written(
-        &self,
-        job: &InFlight,
-        written: tenax_core::Result<()>,
-        outcome: &'static str,
-        class: Option<&str>,
-    ) -> Result<bool> {
-        job.span.record("outcome", outcome);
-        if let Some(class) = class {
-            job.span.record("class", class);
-        }
-        match written {
-            Ok(()) => Ok(true),
-            Err(StoreError::StaleLease { id }) => {
-                tracing::warn!(parent: &job.span, %id, kind = %job.kind, "lease lost; result dropped");
-                Ok(false)
+        match &u.write {
+            Write::Complete => {
+                span.record("outcome", "completed");
+                self.metrics.completed();
+                self.report.completed += 1;
+                tracing::debug!(parent: span, "completed");
             }
-            Err(err) => Err(err.into()),
+            Write::Retry { delay, message, .. } => {
+                span.record("outcome", "retried");
+                span.record("class", class);
+                self.metrics.retried(class);
+                self.report.retried += 1;
+                tracing::info!(
+                    parent: span,
+                    class,
+                    retry_in = %tenax_policies::format_duration(*delay),
+                    "attempt failed: {message}"
+                );
+            }
+            Write::Bury {
+                reason, message, ..
+            } => {
+                span.record("outcome", "buried");
+                span.record("class", class);
+                self.metrics.buried(class);
+                self.report.buried += 1;
+                tracing::warn!(
+                    parent: span,
+                    class,
+                    %reason,
+                    "job moved to the dead letter queue: {message}"
+                );
+            }
+            Write::Release => {
+                span.record("outcome", "released");
+                self.metrics.released();
+                self.report.released += 1;
+                tracing::info!(parent: span, "released at shutdown; no attempt counted");
+            }
         }
     }
-}
 
-/// The breaker settings of the policy `job` is decided with.
-fn breaker_settings(job: &InFlight) -> BreakerSettings {
-    *job.policy.policy().breaker()
+    /// A job this worker no longer holds: nothing is written for it (its current holder,
+    /// or the rescue of its expired lease, decides), and its probe permit is freed.
+    fn lost(&mut self, job: Held, why: &str) {
+        job.span.record("outcome", "lost");
+        self.metrics.lost();
+        self.report.lost += 1;
+        tracing::warn!(
+            parent: &job.span,
+            id = %job.lease.id(),
+            kind = %job.kind,
+            "lease lost: {why}; the result is dropped and the job is left to its current holder"
+        );
+        if let Some(id) = job.probe {
+            self.update_breaker_or_log("free a lost probe's permit", |b| {
+                b.return_probes(&[id]);
+            });
+        }
+    }
 }
 
 /// The failed attempt as stored: when it started (`took` before `now`), how long it

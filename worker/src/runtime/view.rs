@@ -24,14 +24,19 @@ pub struct BreakerView {
     pub opened_at_ms: Option<u64>,
     /// While open: when probing starts.
     pub probe_at_ms: Option<u64>,
-    /// Probe jobs running now.
+    /// Probe jobs running now, in every process serving the queue.
     pub probes_in_flight: u32,
     /// When it last closed after an outage (the recovery ramp's start).
     pub closed_at_ms: Option<u64>,
 }
 
 impl BreakerView {
-    pub(crate) fn of(queue: &str, breaker: &Breaker, cfg: &BreakerSettings) -> Self {
+    pub(crate) fn of(
+        queue: &str,
+        breaker: &Breaker,
+        cfg: &BreakerSettings,
+        now: Timestamp,
+    ) -> Self {
         let snap = breaker.snapshot();
         let opened = snap.openings > 0;
         BreakerView {
@@ -43,7 +48,7 @@ impl BreakerView {
             opened_at_ms: opened.then(|| snap.opened_at.as_millis()),
             probe_at_ms: (snap.state == BreakerState::Open)
                 .then(|| breaker.open_until(cfg).as_millis()),
-            probes_in_flight: breaker.probes_in_flight(),
+            probes_in_flight: breaker.probes_in_flight(now),
             closed_at_ms: snap.closed_at.map(Timestamp::as_millis),
         }
     }
@@ -54,7 +59,7 @@ impl BreakerView {
     /// A store error, or [`Error::BreakerState`] when the record is unreadable.
     pub fn from_store(store: &dyn JobStore, queue: &str, cfg: &BreakerSettings) -> Result<Self> {
         let breaker = Breaker::new(load_snapshot(store, queue)?);
-        Ok(BreakerView::of(queue, &breaker, cfg))
+        Ok(BreakerView::of(queue, &breaker, cfg, store.now()))
     }
 }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 use tenax_core::{
     Attempt, Cancel, Claimed, Consistency, DeadCursor, DeadFilter, DeadPage, DeadSelector,
     EnqueueFuture, Enqueued, EventListener, Job, JobCursor, JobFilter, JobId, JobPage, JobState,
-    JobStore, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp,
+    JobStore, Lease, NewJob, Result, StateUpdate, Stats, Store, Timestamp, TokenRate, Tokens,
+    Versioned,
 };
 
 pub struct CountingStore {
@@ -134,6 +135,38 @@ impl JobStore for CountingStore {
     fn put_state(&self, key: &str, value: &[u8]) -> Result<()> {
         self.tick();
         self.inner.put_state(key, value)
+    }
+    fn lease_duration(&self) -> Option<Duration> {
+        None
+    }
+    fn renew(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+        self.tick();
+        self.inner.renew(leases)
+    }
+    fn rescue_expired(&self, queue: &str) -> Result<usize> {
+        self.tick();
+        self.inner.rescue_expired(queue)
+    }
+    fn versioned_state(&self, key: &str) -> Result<Versioned> {
+        self.tick();
+        self.inner.versioned_state(key)
+    }
+    fn put_state_if(&self, key: &str, value: &[u8], expect: u64) -> Result<()> {
+        self.tick();
+        self.inner.put_state_if(key, value, expect)
+    }
+    fn listen_state(&self) -> EventListener {
+        self.tick();
+        self.inner.listen_state()
+    }
+    fn take_tokens(&self, bucket: &str, rate: TokenRate, want: u32) -> Result<Tokens> {
+        self.tick();
+        Ok(self.inner.take_tokens(bucket, rate, want))
+    }
+    fn return_tokens(&self, bucket: &str, n: u32) -> Result<()> {
+        self.tick();
+        self.inner.return_tokens(bucket, n);
+        Ok(())
     }
     fn flush(&self) -> Result<()> {
         self.tick();

@@ -4,8 +4,10 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod counting;
+pub mod expiring;
 mod loopback;
 pub mod recorder;
+pub mod spans;
 
 #[allow(unused_imports)]
 pub use loopback::*;

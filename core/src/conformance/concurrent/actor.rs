@@ -223,10 +223,7 @@ impl<S: JobStore> Actor<S> {
             value = Some(self.next_state_value());
         }
         let key = state_key(self.thread);
-        let update = value.as_deref().map(|v| StateUpdate {
-            key: &key,
-            value: v,
-        });
+        let update = value.as_deref().map(|v| StateUpdate::new(&key, v));
         let result = match kind {
             Outcome::Complete => s.complete(&lease, update),
             Outcome::Retry => {

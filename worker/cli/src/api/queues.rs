@@ -1,7 +1,8 @@
 //! Steering queues: list them, pause and resume them, set their rate limits.
 //!
 //! Each change is one store write through the queue's `QueueControl`, which also wakes
-//! the queue's worker loop: a resume starts due jobs at once.
+//! the queue's worker loop: a resume starts due jobs at once. Daemons sharing a store
+//! share these settings: a change through one holds on all of them.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -45,6 +46,11 @@ pub(crate) struct QueueList {
 }
 
 pub(crate) fn status(state: &ApiState, name: &str, served: &ServedQueue) -> QueueStatus {
+    // Read from the store, so that every daemon sharing it shows a change made through
+    // another one at once (the worker loops see it within a second).
+    if let Err(err) = served.control.refresh() {
+        tracing::warn!(queue = %name, %err, "could not re-read the queue's controls; showing the last ones");
+    }
     let controls = served.control.current();
     let script = served.policy.load().policy().rate_limit();
     let source = match controls.rate_override {

@@ -123,6 +123,14 @@ impl Scheduler {
                 "the schedule's mark is unavailable".into(),
             ));
         };
+        // The mark as stored now, with its version: another daemon sharing the store
+        // may have fired meanwhile, and the write below only lands if nobody did.
+        let stored = self.store.versioned_state(&s.state_key())?;
+        let mark = stored
+            .value
+            .as_deref()
+            .and_then(Mark::decode)
+            .unwrap_or(mark);
         let now = self.store.now();
         let due = s.timing.due(mark.covered(), now, s.catch_up);
         let Some(&latest) = due.last() else {
@@ -137,17 +145,22 @@ impl Scheduler {
         };
         let jobs = due.iter().map(|&t| s.job(t)).collect();
         let (store, key, value) = (self.store.clone(), s.state_key(), new.encode());
+        let version = stored.version;
         let written = tokio::task::spawn_blocking(move || {
-            store.enqueue_with_state(
-                jobs,
-                StateUpdate {
-                    key: &key,
-                    value: &value,
-                },
-            )
+            store.enqueue_with_state(jobs, StateUpdate::new(&key, &value).expecting(version))
         })
         .await
-        .map_err(|e| tenax_core::Error::Storage(format!("the enqueue task failed: {e}")))??;
+        .map_err(|e| tenax_core::Error::Storage(format!("the enqueue task failed: {e}")))?;
+        let written = match written {
+            Ok(written) => written,
+            Err(tenax_core::Error::StateConflict { .. }) => {
+                // Another daemon fired these ticks first: take its mark.
+                tracing::debug!(schedule = %s.name, "the tick was fired by another daemon");
+                let stored = self.store.state(&s.state_key())?;
+                return Ok(stored.as_deref().and_then(Mark::decode).unwrap_or(new));
+            }
+            Err(err) => return Err(err),
+        };
         let created = written
             .iter()
             .filter(|e| matches!(e, Enqueued::Created(_)))

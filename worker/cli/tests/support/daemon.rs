@@ -39,6 +39,9 @@ pub struct Launch {
     /// Another program than `tenax` (an application built with `Daemon::builder`),
     /// with the name it logs as (`<name> is running`).
     pub program: Option<(PathBuf, String)>,
+    /// A command that runs the program (it is appended), such as
+    /// `ip netns exec NAME`; empty: the program itself.
+    pub wrapper: Vec<String>,
 }
 
 impl Launch {
@@ -90,7 +93,14 @@ impl Daemon {
             .program
             .clone()
             .unwrap_or_else(|| (PathBuf::from(TENAX), "tenax".to_owned()));
-        let mut command = Command::new(program);
+        let mut command = match launch.wrapper.split_first() {
+            Some((wrapper, args)) => {
+                let mut c = Command::new(wrapper);
+                c.args(args).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
         command
             .args(["run", "--config"])
             .arg(&config)
