@@ -89,3 +89,36 @@ fn a_lease_from_another_claim_is_stale_on_every_host() -> anyhow::Result<()> {
     assert_eq!(b.stats()?.total.completed, 1);
     Ok(())
 }
+
+#[test]
+fn a_store_rescues_only_what_its_own_node_left_running() -> anyhow::Result<()> {
+    let Some(server) = TestServer::find_or_skip("rescue by node") else {
+        return Ok(());
+    };
+    let schema = server.schema();
+    let a = PgStore::open(schema.options().node("a"))?;
+    let id = a.enqueue_batch(vec![NewJob::new("k", Vec::new())])?[0].id();
+    let held = a.claim("default", 1)?.remove(0);
+    // Another host opening leaves a's job alone: a lives, its lease holds.
+    let b = PgStore::open(schema.options().node("b"))?;
+    assert_eq!(
+        b.job(id)?.map(|(_, s)| s),
+        Some(tenax_core::JobState::Running)
+    );
+    // a dies; b still does not take the job (that is the lease expiry's business);
+    // a's next start under its name rescues it, its old lease fenced out.
+    drop(a);
+    assert_eq!(
+        b.job(id)?.map(|(_, s)| s),
+        Some(tenax_core::JobState::Running)
+    );
+    let a = PgStore::open(schema.options().node("a"))?;
+    let (job, state) = a.job(id)?.expect("rescued, not lost");
+    assert_eq!((state, job.crashes), (tenax_core::JobState::Pending, 1));
+    assert!(matches!(
+        b.complete(&held.lease, None),
+        Err(Error::StaleLease { .. })
+    ));
+    assert!(b.check_consistency()?.is_consistent());
+    Ok(())
+}

@@ -10,8 +10,10 @@ use std::io;
 
 use tenax_policies::NetworkFailure;
 
-/// The kind of failure behind a reqwest error.
-pub(crate) fn network_failure(err: &reqwest::Error) -> NetworkFailure {
+/// The kind of failure behind a reqwest error, as the policy's classification table
+/// takes it; for handlers that send their own requests and classify them the way the
+/// HTTP handler does.
+pub fn network_failure(err: &reqwest::Error) -> NetworkFailure {
     // NOTE: timeouts first: a connect timeout is also `is_connect`, and its class
     // (transient) differs from a refused connection's (unavailable).
     if err.is_timeout() {

@@ -20,8 +20,9 @@ pub(crate) fn parse(value: &str, date: Option<&str>, now: SystemTime) -> Option<
     Some(at.duration_since(reference).unwrap_or(Duration::ZERO))
 }
 
-/// [`parse`] applied to a response's headers.
-pub(crate) fn from_headers(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+/// How long a response's `Retry-After` asks us to wait (delta-seconds, or an HTTP-date
+/// measured from its `Date`); `None` without a well-formed header.
+pub fn from_headers(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     use reqwest::header::{DATE, RETRY_AFTER};
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     let date = headers.get(DATE).and_then(|d| d.to_str().ok());
