@@ -23,17 +23,7 @@ const POLICY: &str = r#"#{
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_is_recorded_from_opening_to_closing() -> Result<()> {
     let downstream = Scripted::start().await;
-    let dir = tempfile::tempdir()?;
-    let policy = dir.path().join("policy.rhai");
-    std::fs::write(&policy, POLICY)?;
-    let daemon = Daemon::start_in(
-        dir,
-        &format!(
-            "policy_file = {:?}\n[http]\nallowed_bases = [\"{}/\"]\n",
-            policy.display().to_string(),
-            downstream.base
-        ),
-    );
+    let daemon = Daemon::with_policy(POLICY, &downstream.base, "");
     let client = support::api_client();
     let breaker_url = format!("{}/v1/breaker", daemon.url);
     let enqueue = async |n: usize| -> Result<()> {

@@ -45,17 +45,7 @@ fn totals(history: &Value, queue: &str) -> (u64, BTreeMap<String, u64>, u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_history_counts_every_outcome_by_minute_and_class() -> Result<()> {
     let downstream = Scripted::start().await;
-    let dir = tempfile::tempdir()?;
-    let policy = dir.path().join("policy.rhai");
-    std::fs::write(&policy, POLICY)?;
-    let daemon = Daemon::start_in(
-        dir,
-        &format!(
-            "policy_file = {:?}\n[http]\nallowed_bases = [\"{}/\"]\n",
-            policy.display().to_string(),
-            downstream.base
-        ),
-    );
+    let daemon = Daemon::with_policy(POLICY, &downstream.base, "");
     let client = support::api_client();
     let url = |path: &str| format!("{}{path}", daemon.url);
 

@@ -40,16 +40,7 @@ async fn the_breaker_badge_shows_open_during_an_outage_and_closed_after() -> Res
     };
     let media = Media::start().await;
     let client = support::api_client();
-    let dir = tempfile::tempdir()?;
-    let policy = dir.path().join("policy.rhai");
-    std::fs::write(&policy, POLICY)?;
-    let daemon = Daemon::start_in(
-        dir,
-        &format!(
-            "policy_file = {policy:?}\n[worker]\nconcurrency = 2\n[http]\nallowed_bases = [\"{}\"]\n",
-            media.base
-        ),
-    );
+    let daemon = Daemon::with_policy(POLICY, &media.base, "[worker]\nconcurrency = 2\n");
     let api = daemon.url.clone();
     open(&browser, &api, "/ui/").await?;
     let first = browser.wait_for("a badge", &badge(""), SOON).await?;

@@ -53,16 +53,7 @@ async fn changes_from_the_pages_do_what_they_said_and_a_foreign_page_changes_not
     };
     let media = Media::start().await;
     let client = support::api_client();
-    let dir = tempfile::tempdir()?;
-    let policy = dir.path().join("policy.rhai");
-    std::fs::write(&policy, POLICY)?;
-    let daemon = Daemon::start_in(
-        dir,
-        &format!(
-            "policy_file = {policy:?}\n[worker]\nconcurrency = 2\n[http]\nallowed_bases = [\"{}\"]\n",
-            media.base
-        ),
-    );
+    let daemon = Daemon::with_policy(POLICY, &media.base, "[worker]\nconcurrency = 2\n");
     let api = daemon.url.clone();
     for i in 0..PERMANENT {
         enqueue(

@@ -61,6 +61,19 @@ impl Daemon {
         Self::start_in(dir, extra)
     }
 
+    /// Starts `tenax run` with `script` as its policy file, `base` as its one allowed base
+    /// URL (without the trailing slash), and `sections` (TOML tables) besides.
+    pub fn with_policy(script: &str, base: &str, sections: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let policy = dir.path().join("policy.rhai");
+        std::fs::write(&policy, script).expect("write the policy file");
+        let config = format!(
+            "policy_file = {:?}\n{sections}[http]\nallowed_bases = [\"{base}/\"]\n",
+            policy.display().to_string()
+        );
+        Self::start_in(dir, &config)
+    }
+
     pub fn start_in(dir: tempfile::TempDir, extra: &str) -> Daemon {
         let data = dir.path().join("data");
         Self::start_at(dir, &data, extra)
